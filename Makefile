@@ -1,0 +1,38 @@
+# OneStop — two commands do everything: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ONESTOP_DATABASE_URL ?= sqlite:///var/onestop.db
+
+.PHONY: install run test check bench seed clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+seed: install
+	$(BIN)/onestop db upgrade
+	$(BIN)/onestop seed-demo
+
+run: seed
+	$(BIN)/streamlit run runtime/app.py --server.address localhost --server.headless true --browser.gatherUsageStats false
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/ruff check engine designer runtime tests
+	$(BIN)/ruff format --check engine designer runtime tests
+	$(BIN)/mypy engine designer
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.engine_bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

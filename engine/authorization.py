@@ -1,0 +1,95 @@
+"""Who may do what to which case: one rule for the UI, the CLI and the worker.
+
+A user may act in a role on a case when they hold a grant for that role on the case's org
+unit or on any unit above it (a province grant covers its communes). ``admin`` and
+``auditor`` are never work roles: auditors read everything and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, user_by_name
+from engine.errors import PermissionDenied
+from engine.persistence.models import OrgUnit, RoleGrant
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated actor and the (role, unit path) pairs they hold."""
+
+    username: str
+    grants: frozenset[tuple[str, str]]
+    is_system: bool = False
+
+    def holds(self, role: str, unit_path: str) -> bool:
+        """Whether a grant for ``role`` covers the unit at ``unit_path``."""
+        if role in RESERVED_ROLES and role != "admin":
+            return False
+        return any(
+            granted == role and (unit_path == path or unit_path.startswith(path + "/"))
+            for granted, path in self.grants
+        )
+
+    def holds_any(self, roles: Iterable[str], unit_path: str) -> bool:
+        return any(self.holds(role, unit_path) for role in roles)
+
+    def units_for(self, role: str) -> list[str]:
+        """Unit paths where ``role`` is held (each covers the units below it)."""
+        return sorted(path for granted, path in self.grants if granted == role)
+
+    @property
+    def roles(self) -> set[str]:
+        return {role for role, _ in self.grants}
+
+
+SYSTEM = Principal(SYSTEM_ACTOR, frozenset(), is_system=True)
+
+
+def load_principal(session: Session, username: str) -> Principal:
+    """The user ``username`` with their grants.
+
+    Raises:
+        UserNotFound: no active user has that name.
+    """
+    if username == SYSTEM_ACTOR:
+        return SYSTEM
+    user = user_by_name(session, username)
+    rows = session.execute(
+        select(RoleGrant.role, OrgUnit.path)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(RoleGrant.user_id == user.id)
+    ).all()
+    return Principal(user.username, frozenset((role, path) for role, path in rows))
+
+
+def require_role(principal: Principal, roles: Iterable[str], unit_path: str, action: str) -> None:
+    """Refuse unless ``principal`` holds one of ``roles`` over ``unit_path``.
+
+    Raises:
+        PermissionDenied: naming the action, the roles needed and the unit.
+    """
+    wanted = sorted(set(roles))
+    if principal.holds_any(wanted, unit_path):
+        return
+    unit = unit_path.rsplit("/", 1)[-1]
+    needed = " or ".join(f"'{r}'" for r in wanted) or "a work role"
+    raise PermissionDenied(
+        f"{principal.username} may not {action}: it needs the role {needed} in unit {unit} or above",
+        actor=principal.username,
+        unit=unit,
+    )
+
+
+def require_system(principal: Principal, action: str) -> None:
+    """Refuse unless the caller is the system actor (worker, timers).
+
+    Raises:
+        PermissionDenied: a person tried a system-only action.
+    """
+    if not principal.is_system:
+        raise PermissionDenied(f"{principal.username} may not {action}: only the system worker may")

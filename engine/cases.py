@@ -1,0 +1,518 @@
+"""Case commands: every change to a case, each in one database transaction.
+
+The pipeline of every command (see ARCHITECTURE.md):
+
+1. lock the case row (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+   serialises writers) and check the caller's expected version (:class:`CaseConflict`);
+2. get the workflow (hot cache by case id + version, else snapshot + replay);
+3. authorise, validate input, apply, run engine steps at the command's ``now``;
+4. append the events to the case's hash chain;
+5. update projections, maybe the snapshot, bump the version, commit.
+
+Anything that fails rolls the transaction back and drops the in-memory workflow.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.authorization import Principal, load_principal, require_role, require_system
+from engine.case_workflow import CaseWorkflow, EventDraft
+from engine.clock import as_utc
+from engine.connectors import ConnectorRegistry, ServiceLedger
+from engine.directory import unit_by_code
+from engine.dossier import next_dossier_code
+from engine.errors import (
+    CaseClosed,
+    CaseConflict,
+    CaseNotFound,
+    FieldError,
+    FormInvalid,
+    InputRejected,
+    TaskNotReady,
+    WorkItemNotFound,
+)
+from engine.event_chain import GENESIS, canonical_json
+from engine.event_store import append_events, events_after
+from engine.forms import validate_form
+from engine.persistence.database import Database
+from engine.persistence.models import Case, OrgUnit, ProcedureVersion, Timer, WorkItem
+from engine.procedures import ProcedureCatalog
+from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
+from engine.recovery import group_commands, replay, restore_from_snapshot
+from engine.sandbox import Sandbox
+from engine.specs import CompiledProcedure
+from engine.views import CaseView, TimerFiring, WorkItemView
+from engine.workflow_cache import WorkflowCache
+
+MAX_INPUT_BYTES = 256 * 1024
+APPLICANT_FIELDS = ("applicant_name", "national_id", "citizen_id", "phone")
+CANCEL_ROLES = ("intake_officer", "approver")
+ASSIGN_ROLES = ("approver", "admin")
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Context:
+    session: Session
+    case: Case
+    principal: Principal
+    compiled: CompiledProcedure
+    version: ProcedureVersion
+    unit: OrgUnit
+    now: datetime
+    workflow: CaseWorkflow | None = None
+
+
+class CaseService:
+    """Commands on cases. Every method takes the actor, ``now`` and the inputs.
+
+    Args:
+        db: the database.
+        catalog: compiled procedure versions.
+        sandbox: where model scripts run.
+        connectors: what service tasks may call.
+        cache: hot workflows.
+        snapshot_every: write a snapshot every K workflow commands.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: ProcedureCatalog,
+        sandbox: Sandbox,
+        connectors: ConnectorRegistry,
+        cache: WorkflowCache,
+        snapshot_every: int,
+    ) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.sandbox = sandbox
+        self.connectors = connectors
+        self.cache = cache
+        self.snapshot_every = snapshot_every
+
+    # -- commands -------------------------------------------------------------------------
+
+    def start_case(
+        self, actor: str, procedure_code: str, unit_code: str, now: datetime, data: dict[str, Any] | None = None
+    ) -> CaseView:
+        """Receive a dossier: issue its code, start the workflow, open the first tasks.
+
+        Raises:
+            ProcedureNotFound: no published version of the procedure.
+            OrgUnitNotFound / UserNotFound: unknown unit or actor.
+            PermissionDenied: the actor lacks the starter role in the unit.
+            InputRejected: data is not a JSON object or is too large.
+            ScriptRejected / ScriptFailed / WorkflowFailed: the model failed to run.
+        """
+        now = as_utc(now)
+        data = _checked_input(data or {}, "case data")
+        with self.db.write() as session:
+            principal = load_principal(session, actor)
+            unit = unit_by_code(session, unit_code)
+            version = self.catalog.published_row(session, procedure_code)
+            compiled = self.catalog.compiled(version)
+            require_role(principal, [compiled.starter_role], unit.path, f"start '{procedure_code}' cases")
+            code = next_dossier_code(session, unit, now)
+            case = Case(
+                uid=str(uuid.uuid4()),
+                dossier_code=code,
+                procedure_version_id=version.id,
+                org_unit_id=unit.id,
+                applicant={k: data[k] for k in APPLICANT_FIELDS if k in data},
+                data={},
+                status="running",
+                current_step="",
+                received_at=now,
+                appointment_date=appointment_date(now, version.manual.get("time_limit"), ZoneInfo(unit.timezone)),
+                updated_at=now,
+                version=0,
+                last_seq=0,
+                last_hash=GENESIS,
+                snapshot="",
+                snapshot_seq=0,
+                commands_since_snapshot=0,
+            )
+            session.add(case)
+            session.flush()
+            workflow = CaseWorkflow.begin(compiled, case.uid, self.sandbox, ServiceLedger(self.connectors))
+            command = EventDraft(
+                "case_started",
+                None,
+                {
+                    "procedure": procedure_code,
+                    "version": version.version,
+                    "unit": unit.code,
+                    "dossier_code": code,
+                    "data": data,
+                },
+            )
+            ctx = _Context(session, case, principal, compiled, version, unit, now, workflow)
+            self._finish(ctx, [command, *workflow.start(now, data)], workflow_changed=True, force_snapshot=True)
+            view = self._case_view(ctx)
+        self.cache.put(case.id, case.version, workflow)
+        return view
+
+    def claim(self, actor: str, item_id: int, now: datetime, expected_version: int | None = None) -> WorkItemView:
+        """Take an open work item for oneself.
+
+        Raises:
+            WorkItemNotFound, PermissionDenied, TaskNotReady (held by someone else or
+            closed), CaseConflict.
+        """
+
+        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+            self._require_item_role(ctx, item, "claim")
+            if item.state == "claimed" and item.assignee == ctx.principal.username:
+                return []
+            if item.state != "open":
+                raise TaskNotReady(_held_message(item), ref=item.ref)
+            item.state, item.assignee = "claimed", ctx.principal.username
+            return [EventDraft("task_claimed", item.element_id, {"ref": item.ref, "assignee": item.assignee})]
+
+        return self._item_command(actor, item_id, now, expected_version, body)
+
+    def release(self, actor: str, item_id: int, now: datetime, expected_version: int | None = None) -> WorkItemView:
+        """Give a claimed work item back to the pool (holder, or an approver/admin).
+
+        Raises:
+            WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict.
+        """
+
+        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+            if item.state != "claimed":
+                raise TaskNotReady(f"work item {item.id} is not claimed", ref=item.ref)
+            if item.assignee != ctx.principal.username:
+                require_role(ctx.principal, ASSIGN_ROLES, ctx.unit.path, "release someone else's work item")
+            previous, item.state, item.assignee = item.assignee, "open", None
+            return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
+
+        return self._item_command(actor, item_id, now, expected_version, body)
+
+    def assign(
+        self, actor: str, item_id: int, assignee: str, now: datetime, expected_version: int | None = None
+    ) -> WorkItemView:
+        """Give a work item to a named colleague who holds its role.
+
+        Raises:
+            WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict, UserNotFound.
+        """
+
+        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+            require_role(ctx.principal, ASSIGN_ROLES, ctx.unit.path, "assign work items")
+            if item.state not in ("open", "claimed"):
+                raise TaskNotReady(_held_message(item), ref=item.ref)
+            target = load_principal(ctx.session, assignee)
+            require_role(target, [item.role], ctx.unit.path, f"receive work item {item.id}")
+            item.state, item.assignee = "claimed", target.username
+            return [EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})]
+
+        return self._item_command(actor, item_id, now, expected_version, body)
+
+    def complete(
+        self,
+        actor: str,
+        item_id: int,
+        now: datetime,
+        data: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Complete a work item with form data (validated against its JSON Schema).
+
+        An open item is claimed and completed in one go; an item claimed by someone else
+        is refused.
+
+        Raises:
+            WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict, CaseClosed,
+            FormInvalid (every field error at once), ScriptRejected, ScriptFailed,
+            WorkflowFailed.
+        """
+        data = _checked_input(data, "form data")
+        found: list[CaseView] = []
+
+        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+            self._require_item_role(ctx, item, "complete")
+            if item.state == "claimed" and item.assignee != ctx.principal.username:
+                raise TaskNotReady(_held_message(item), ref=item.ref)
+            if item.state not in ("open", "claimed"):
+                raise TaskNotReady(_held_message(item), ref=item.ref)
+            accepted = self._validated(ctx.compiled, item, data)
+            workflow = self._workflow(ctx)
+            command = EventDraft("task_completed", item.element_id, {"ref": item.ref, "data": accepted})
+            return [command, *workflow.complete(item.ref, ctx.now, accepted)]
+
+        self._item_command(actor, item_id, now, expected_version, body, found)
+        return found[0]
+
+    def deliver_message(
+        self,
+        actor: str,
+        dossier_code: str,
+        message: str,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Deliver a message from outside (e.g. the applicant supplied documents).
+
+        Raises:
+            CaseNotFound, PermissionDenied (needs the role of the lane that waits),
+            MessageNotExpected, CaseClosed, CaseConflict.
+        """
+        payload = _checked_input(payload or {}, "message payload")
+
+        def body(ctx: _Context) -> list[EventDraft]:
+            workflow = self._workflow(ctx)
+            lane = workflow.waiting_lane(message) or ctx.compiled.starter_role
+            require_role(ctx.principal, [lane], ctx.unit.path, f"record '{message}' for this case")
+            command = EventDraft("message_received", None, {"name": message, "payload": payload})
+            return [command, *workflow.deliver(message, ctx.now, payload)]
+
+        return self._case_command(actor, dossier_code, now, expected_version, body)
+
+    def cancel(
+        self, actor: str, dossier_code: str, reason: str, now: datetime, expected_version: int | None = None
+    ) -> CaseView:
+        """Withdraw or cancel a case, with a reason; its code stays issued.
+
+        Raises:
+            CaseNotFound, PermissionDenied, CaseClosed, CaseConflict, InputRejected.
+        """
+        if not reason.strip():
+            raise InputRejected("a cancellation needs a reason")
+
+        def body(ctx: _Context) -> list[EventDraft]:
+            require_role(ctx.principal, CANCEL_ROLES, ctx.unit.path, "cancel cases")
+            workflow = self._workflow(ctx)
+            return [EventDraft("case_cancelled", None, {"reason": reason.strip()}), *workflow.cancel(ctx.now)]
+
+        return self._case_command(actor, dossier_code, now, expected_version, body)
+
+    def fire_due_timers(self, actor: str, now: datetime, limit: int = 100) -> list[TimerFiring]:
+        """Fire the timers due at ``now`` (system actor only); one transaction per case.
+
+        Raises:
+            PermissionDenied: the actor is not the system worker.
+        """
+        now = as_utc(now)
+        with self.db.read() as session:
+            require_system(load_principal(session, actor), "fire timers")
+            due = session.execute(
+                select(Case.dossier_code, Timer.ref)
+                .join(Case, Case.id == Timer.case_id)
+                .where(Timer.due_at <= now, Case.status == "running")
+                .order_by(Timer.due_at)
+                .limit(limit)
+            ).all()
+        by_case: dict[str, list[str]] = {}
+        for code, ref in due:
+            by_case.setdefault(code, []).append(ref)
+        fired: list[TimerFiring] = []
+        for code, refs in by_case.items():
+
+            def body(ctx: _Context, refs: list[str] = refs) -> list[EventDraft]:
+                workflow = self._workflow(ctx)
+                return [EventDraft("timers_due", None, {"refs": sorted(refs)}), *workflow.fire_timers(ctx.now)]
+
+            try:
+                self._case_command(actor, code, now, None, body)
+            except CaseClosed:
+                continue
+            fired.append(TimerFiring(dossier_code=code, refs=tuple(sorted(refs))))
+        return fired
+
+    # -- pipeline -------------------------------------------------------------------------
+
+    def _item_command(
+        self,
+        actor: str,
+        item_id: int,
+        now: datetime,
+        expected_version: int | None,
+        body: Callable[[_Context, WorkItem], list[EventDraft]],
+        case_out: list[CaseView] | None = None,
+    ) -> WorkItemView:
+        now = as_utc(now)
+        with self.db.read() as session:
+            found = session.get(WorkItem, item_id)
+            if found is None:
+                raise WorkItemNotFound(f"no work item {item_id}", item=item_id)
+            case_id = found.case_id
+
+        def case_body(ctx: _Context) -> list[EventDraft]:
+            item = ctx.session.get(WorkItem, item_id, populate_existing=True)
+            assert item is not None
+            return body(ctx, item)
+
+        view, item_view = self._run(actor, case_id, now, expected_version, case_body, item_id)
+        if case_out is not None:
+            case_out.append(view)
+        assert item_view is not None
+        return item_view
+
+    def _case_command(
+        self,
+        actor: str,
+        dossier_code: str,
+        now: datetime,
+        expected_version: int | None,
+        body: Callable[[_Context], list[EventDraft]],
+    ) -> CaseView:
+        now = as_utc(now)
+        with self.db.read() as session:
+            case_id = session.scalar(select(Case.id).where(Case.dossier_code == dossier_code))
+        if case_id is None:
+            raise CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
+        view, _ = self._run(actor, case_id, now, expected_version, body, None)
+        return view
+
+    def _run(
+        self,
+        actor: str,
+        case_id: int,
+        now: datetime,
+        expected_version: int | None,
+        body: Callable[[_Context], list[EventDraft]],
+        item_id: int | None,
+    ) -> tuple[CaseView, WorkItemView | None]:
+        ctx: _Context | None = None
+        with self.db.write() as session:
+            case = session.scalar(
+                select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+            )
+            assert case is not None
+            if expected_version is not None and case.version != expected_version:
+                raise CaseConflict(
+                    f"case {case.dossier_code} changed since you read it (version {expected_version}, "
+                    f"now {case.version}); reload it and try again",
+                    case=case.dossier_code,
+                )
+            version = session.get(ProcedureVersion, case.procedure_version_id)
+            unit = session.get(OrgUnit, case.org_unit_id)
+            assert version is not None and unit is not None
+            ctx = _Context(
+                session, case, load_principal(session, actor), self.catalog.compiled(version), version, unit, now
+            )
+            try:
+                drafts = body(ctx)
+                if case.status != "running" and drafts:
+                    raise CaseClosed(f"case {case.dossier_code} is {case.status}", case=case.dossier_code)
+                changed = ctx.workflow is not None
+                if drafts:
+                    self._finish(ctx, drafts, workflow_changed=changed)
+                view = self._case_view(ctx)
+                item_view = _item_view(ctx, item_id) if item_id is not None else None
+            except BaseException:
+                ctx.workflow = None
+                raise
+        if ctx.workflow is not None:
+            self.cache.put(case_id, ctx.case.version, ctx.workflow)
+        return view, item_view
+
+    def _workflow(self, ctx: _Context) -> CaseWorkflow:
+        """The case's workflow at its current version (cache, else snapshot + replay)."""
+        if ctx.workflow is not None:
+            return ctx.workflow
+        if ctx.case.status != "running":
+            raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
+        workflow = self.cache.take(ctx.case.id, ctx.case.version)
+        if workflow is None:
+            workflow = restore_from_snapshot(ctx.compiled, ctx.case.snapshot, self.sandbox, self.connectors)
+            later = events_after(ctx.session, ctx.case.id, ctx.case.snapshot_seq)
+            replay(workflow, group_commands(later), self.connectors)
+        workflow.use_ledger(ServiceLedger(self.connectors))
+        ctx.workflow = workflow
+        return workflow
+
+    def _finish(
+        self, ctx: _Context, drafts: list[EventDraft], *, workflow_changed: bool, force_snapshot: bool = False
+    ) -> None:
+        case = ctx.case
+        actor = ctx.principal.username
+        append_events(ctx.session, case, ctx.now, actor, drafts)
+        if workflow_changed and ctx.workflow is not None:
+            workflow = ctx.workflow
+            allowances = _allowances(ctx.version.manual)
+            sync_work_items(ctx.session, case, workflow, drafts, ctx.now, actor, allowances)
+            sync_timers(ctx.session, case, workflow)
+            update_header(case, workflow, drafts, ctx.now)
+            case.commands_since_snapshot += 1
+            if force_snapshot or case.commands_since_snapshot >= self.snapshot_every or case.status != "running":
+                case.snapshot = json.dumps(workflow.dump(), sort_keys=True)
+                case.snapshot_seq = case.last_seq
+                case.commands_since_snapshot = 0
+        else:
+            case.updated_at = ctx.now
+        case.version += 1
+        ctx.session.flush()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _require_item_role(self, ctx: _Context, item: WorkItem, verb: str) -> None:
+        require_role(ctx.principal, [item.role], ctx.unit.path, f"{verb} '{item.name}' ({item.ref})")
+
+    @staticmethod
+    def _validated(compiled: CompiledProcedure, item: WorkItem, data: dict[str, Any]) -> dict[str, Any]:
+        schema = compiled.form_for(item.element_id)
+        if schema is not None:
+            return validate_form(schema, data)
+        if data:
+            raise FormInvalid(
+                f"step '{item.name}' has no form; it takes no data",
+                errors=[FieldError("", "this step takes no data")],
+            )
+        return {}
+
+    def _case_view(self, ctx: _Context) -> CaseView:
+        from engine.queries import case_view
+
+        return case_view(ctx.session, ctx.case)
+
+
+def _allowances(manual: dict[str, Any]) -> dict[str, int]:
+    steps = manual.get("steps") or []
+    return {
+        str(step["id"]): int(step["allowance_days"])
+        for step in steps
+        if isinstance(step, dict) and "id" in step and "allowance_days" in step
+    }
+
+
+def _checked_input(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InputRejected(f"{what} must be a JSON object, not {type(data).__name__}")
+    try:
+        text = canonical_json(data)
+    except (TypeError, ValueError) as exc:
+        raise InputRejected(f"{what} is not JSON data: {exc}") from exc
+    if len(text.encode()) > MAX_INPUT_BYTES:
+        raise InputRejected(f"{what} is larger than {MAX_INPUT_BYTES // 1024} KiB")
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def _held_message(item: WorkItem) -> str:
+    if item.state == "claimed":
+        return f"work item {item.id} ({item.name}) is held by {item.assignee}"
+    if item.state == "completed":
+        return f"work item {item.id} ({item.name}) was already completed by {item.closed_by}"
+    return f"work item {item.id} ({item.name}) is {item.state}"
+
+
+def _item_view(ctx: _Context, item_id: int) -> WorkItemView:
+    from engine.queries import work_item_view
+
+    item = ctx.session.get(WorkItem, item_id)
+    assert item is not None
+    return work_item_view(item, ctx.case, ctx.version, ctx.unit)

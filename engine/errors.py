@@ -1,0 +1,164 @@
+"""The one exception tree of OneStop.
+
+Every error a user, a designer or an operator can cause is an :class:`OneStopError`.
+Library errors (SpiffWorkflow, lxml, jsonschema, SQLAlchemy) are translated where they
+enter our code, with ``raise ... from exc``; anything else escaping is a bug.
+
+::
+
+    OneStopError
+    ├── ConfigurationError        settings or environment unusable
+    ├── NotFound
+    │   ├── CaseNotFound
+    │   ├── ProcedureNotFound
+    │   ├── WorkItemNotFound
+    │   ├── UserNotFound
+    │   └── OrgUnitNotFound
+    ├── InputRejected             untrusted input refused before it did anything
+    │   ├── XmlRejected           unsafe or malformed XML (file, line, column)
+    │   ├── ProcedureInvalid      a procedure package that cannot be imported (findings)
+    │   └── FormInvalid           form data failing its JSON Schema (every field error)
+    ├── ScriptError               a script, condition, DMN cell or expression of a model
+    │   ├── ScriptRejected        refused by the sandbox (forbidden construct, time, memory)
+    │   └── ScriptFailed          raised an ordinary error while running
+    ├── CommandRefused            a case command that cannot be applied now
+    │   ├── PermissionDenied      the actor lacks the role in the case's unit
+    │   ├── CaseConflict          the case changed since the caller read it
+    │   ├── TaskNotReady          the work item is not open (completed, cancelled ...)
+    │   ├── MessageNotExpected    the case is not waiting for that message
+    │   └── CaseClosed            the case has already ended
+    ├── WorkflowFailed            the engine could not run a step (model or engine fault)
+    └── IntegrityError            stored history does not verify (hash chain, snapshot)
+
+Errors carry structured fields (``case``, ``element_id``, ``file``, ``line``, ``field`` ...)
+so that pages and the CLI can say what failed, where, and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class OneStopError(Exception):
+    """Base of every error OneStop raises on purpose.
+
+    Args:
+        message: what failed and what to do, in one or two sentences.
+        **details: structured context (case, element_id, file, line, field ...).
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(OneStopError):
+    """Settings, database URL or environment cannot be used."""
+
+
+class NotFound(OneStopError):
+    """Something named by the caller does not exist."""
+
+
+class CaseNotFound(NotFound):
+    """No case has that id or dossier code."""
+
+
+class ProcedureNotFound(NotFound):
+    """No procedure (or version of it) has that code."""
+
+
+class WorkItemNotFound(NotFound):
+    """No open or past work item has that id."""
+
+
+class UserNotFound(NotFound):
+    """No user has that name."""
+
+
+class OrgUnitNotFound(NotFound):
+    """No org unit has that code."""
+
+
+class InputRejected(OneStopError):
+    """Untrusted input was refused before it changed anything."""
+
+
+class XmlRejected(InputRejected):
+    """An XML file is unsafe (DTD, entities, too big, too deep) or not well formed."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field of a form that failed validation.
+
+    ``field`` is a dotted path (``applicant.national_id``); ``""`` means the whole form.
+    """
+
+    field: str
+    message: str
+
+
+class FormInvalid(InputRejected):
+    """Form data failed its JSON Schema; ``errors`` lists every failing field at once."""
+
+    def __init__(self, message: str, errors: list[FieldError], **details: Any) -> None:
+        super().__init__(message, **details)
+        self.errors = errors
+
+
+class ProcedureInvalid(InputRejected):
+    """A procedure package cannot be imported; ``findings`` say what and where."""
+
+    def __init__(self, message: str, findings: list[Any] | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.findings = list(findings or [])
+
+
+class ScriptError(OneStopError):
+    """A script, condition, DMN cell or other expression in a model went wrong."""
+
+
+class ScriptRejected(ScriptError):
+    """The sandbox refused or stopped a script (forbidden construct, CPU time, memory)."""
+
+
+class ScriptFailed(ScriptError):
+    """A script raised an ordinary error (unknown name, division by zero ...)."""
+
+
+class CommandRefused(OneStopError):
+    """A case command cannot be applied in the case's current state."""
+
+
+class PermissionDenied(CommandRefused):
+    """The actor has no grant for the needed role in the case's org unit."""
+
+
+class CaseConflict(CommandRefused):
+    """The case changed since the caller read it: reload and try again."""
+
+
+class TaskNotReady(CommandRefused):
+    """The work item is not open any more (or not yet)."""
+
+
+class MessageNotExpected(CommandRefused):
+    """The case is not waiting for the message that was delivered."""
+
+
+class CaseClosed(CommandRefused):
+    """The case has ended; no further command applies."""
+
+
+class WorkflowFailed(OneStopError):
+    """The workflow engine could not run a step."""
+
+
+class IntegrityError(OneStopError):
+    """Stored history does not verify (hash chain, snapshot or replay)."""

@@ -1,0 +1,203 @@
+"""Procedure versions: import (draft), publish, retire, and their compiled specs.
+
+A version's files, manual and serialized spec are stored once; cases reference the
+version. Running cases stay on the version they started with.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.clock import as_utc
+from engine.errors import InputRejected, ProcedureNotFound
+from engine.persistence.database import Database
+from engine.persistence.models import Procedure, ProcedureVersion
+from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_package
+from engine.views import ImportResult, ProcedureVersionView
+
+
+class ProcedureCatalog:
+    """Stored procedure versions and their compiled, cached specs."""
+
+    def __init__(self, db: Database, cache: SpecCache | None = None) -> None:
+        self.db = db
+        self.cache = cache or SpecCache()
+
+    def import_package(self, actor: str, files: PackageFiles, now: datetime, *, publish: bool = False) -> ImportResult:
+        """Store a package as a new draft version (or return the identical one).
+
+        Raises:
+            ProcedureInvalid: the package does not compile (findings attached).
+            InputRejected: the procedure code is not usable.
+        """
+        now = as_utc(now)
+        _check_code(files.code)
+        compiled, spec_json = compile_package(files)
+        with self.db.write() as session:
+            procedure = session.scalar(select(Procedure).where(Procedure.code == files.code))
+            if procedure is None:
+                procedure = Procedure(code=files.code, names=_names(files.manual), created_at=now)
+                session.add(procedure)
+                session.flush()
+            elif files.manual.get("name"):
+                procedure.names = _names(files.manual)
+            existing = session.scalar(
+                select(ProcedureVersion).where(
+                    ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.sha256 == compiled.sha256
+                )
+            )
+            created = existing is None
+            if existing is None:
+                number = (
+                    session.scalar(
+                        select(func.max(ProcedureVersion.version)).where(ProcedureVersion.procedure_id == procedure.id)
+                    )
+                    or 0
+                ) + 1
+                existing = ProcedureVersion(
+                    procedure_id=procedure.id,
+                    version=number,
+                    status="draft",
+                    sha256=compiled.sha256,
+                    process_id=compiled.process_id,
+                    files=_encode_files(files),
+                    manual=files.manual,
+                    spec_json=spec_json,
+                    lanes=list(compiled.lanes),
+                    starter_role=compiled.starter_role,
+                    created_by=actor,
+                    created_at=now,
+                )
+                session.add(existing)
+                session.flush()
+            if publish and existing.status != "published":
+                self._publish(session, procedure, existing, actor, now)
+            return ImportResult(version=_view(procedure, existing), created=created)
+
+    def publish(self, actor: str, code: str, version: int, now: datetime) -> ProcedureVersionView:
+        """Make ``version`` the one new cases use; the previous published one is retired.
+
+        Raises:
+            ProcedureNotFound: no such procedure or version.
+        """
+        with self.db.write() as session:
+            procedure, row = _version_row(session, code, version)
+            self._publish(session, procedure, row, actor, as_utc(now))
+            return _view(procedure, row)
+
+    @staticmethod
+    def _publish(session: Session, procedure: Procedure, row: ProcedureVersion, actor: str, now: datetime) -> None:
+        session.execute(
+            update(ProcedureVersion)
+            .where(ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == "published")
+            .values(status="retired")
+        )
+        row.status, row.published_by, row.published_at = "published", actor, now
+        session.flush()
+
+    def list_versions(self) -> list[ProcedureVersionView]:
+        """Every version of every procedure, newest first within a procedure."""
+        with self.db.read() as session:
+            rows = session.execute(
+                select(Procedure, ProcedureVersion)
+                .join(ProcedureVersion, ProcedureVersion.procedure_id == Procedure.id)
+                .order_by(Procedure.code, ProcedureVersion.version.desc())
+            ).all()
+            return [_view(procedure, version) for procedure, version in rows]
+
+    def published_row(self, session: Session, code: str) -> ProcedureVersion:
+        """The published version row of ``code``.
+
+        Raises:
+            ProcedureNotFound: unknown code, or no version is published.
+        """
+        row = session.scalar(
+            select(ProcedureVersion)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .where(Procedure.code == code, ProcedureVersion.status == "published")
+        )
+        if row is None:
+            known = session.scalars(select(Procedure.code).order_by(Procedure.code)).all()
+            raise ProcedureNotFound(
+                f"no published version of procedure '{code}' (known procedures: {', '.join(known) or 'none'})",
+                procedure=code,
+            )
+        return row
+
+    def compiled(self, row: ProcedureVersion) -> CompiledProcedure:
+        """The compiled procedure of a stored version (parsed once per process)."""
+        return self.cache.get(row.sha256, _decode_files(row), row.spec_json)
+
+
+def _check_code(code: str) -> None:
+    if not code or not code.replace("_", "").replace("-", "").isalnum() or len(code) > 100:
+        raise InputRejected(
+            f"procedure code '{code}' must be 1-100 letters, digits, '_' or '-' (it names the folder)"
+        )
+
+
+def _names(manual: dict[str, Any]) -> dict[str, str]:
+    name = manual.get("name")
+    if isinstance(name, dict):
+        return {str(k): str(v) for k, v in name.items()}
+    return {"en": str(name)} if name else {}
+
+
+def _encode_files(files: PackageFiles) -> dict[str, Any]:
+    def enc(group: dict[str, bytes]) -> dict[str, str]:
+        return {name: base64.b64encode(data).decode() for name, data in group.items()}
+
+    return {"code": files.code, "bpmn": enc(files.bpmn), "dmn": enc(files.dmn), "forms": enc(files.forms)}
+
+
+def _decode_files(row: ProcedureVersion) -> PackageFiles:
+    def dec(group: dict[str, str]) -> dict[str, bytes]:
+        return {name: base64.b64decode(data) for name, data in group.items()}
+
+    stored = row.files
+    return PackageFiles(
+        code=stored["code"],
+        bpmn=dec(stored["bpmn"]),
+        dmn=dec(stored.get("dmn", {})),
+        forms=dec(stored.get("forms", {})),
+        manual=row.manual,
+    )
+
+
+def _version_row(session: Session, code: str, version: int) -> tuple[Procedure, ProcedureVersion]:
+    procedure = session.scalar(select(Procedure).where(Procedure.code == code))
+    row = (
+        session.scalar(
+            select(ProcedureVersion).where(
+                ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.version == version
+            )
+        )
+        if procedure
+        else None
+    )
+    if procedure is None or row is None:
+        raise ProcedureNotFound(f"procedure '{code}' has no version {version}", procedure=code)
+    return procedure, row
+
+
+def _view(procedure: Procedure, row: ProcedureVersion) -> ProcedureVersionView:
+    return ProcedureVersionView(
+        procedure_code=procedure.code,
+        version=row.version,
+        status=row.status,  # type: ignore[arg-type]
+        sha256=row.sha256,
+        process_id=row.process_id,
+        names=procedure.names,
+        lanes=tuple(row.lanes),
+        starter_role=row.starter_role,
+        time_limit=row.manual.get("time_limit"),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        published_by=row.published_by,
+        published_at=row.published_at,
+    )

@@ -1,0 +1,129 @@
+"""Read projections of a case, updated in the command's transaction.
+
+Worklists, timers and the case header are read from here; nothing on a read path ever
+deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from engine.case_workflow import CaseWorkflow, EventDraft
+from engine.persistence.models import Case, Timer, WorkItem
+from engine.specs import DEFAULT_STARTER_ROLE
+from engine.spiff_time import parse_due
+
+
+def sync_work_items(
+    session: Session,
+    case: Case,
+    workflow: CaseWorkflow,
+    drafts: Sequence[EventDraft],
+    now: datetime,
+    actor: str,
+    allowances: dict[str, int],
+) -> None:
+    """Open rows for newly ready tasks; close rows whose task completed or was cancelled."""
+    open_rows = {
+        row.ref: row
+        for row in session.scalars(
+            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state.in_(("open", "claimed")))
+        )
+    }
+    cancelled = {d.payload.get("ref") for d in drafts if d.kind == "task_cancelled"}
+    current = {task.ref: task for task in workflow.open_tasks()}
+    for ref, row in open_rows.items():
+        if ref in current:
+            continue
+        row.state = "cancelled" if ref in cancelled else "completed"
+        row.closed_at, row.closed_by = now, actor
+    new_rows = [
+        {
+            "case_id": case.id,
+            "ref": task.ref,
+            "element_id": task.element_id,
+            "name": task.name,
+            "role": task.lane or DEFAULT_STARTER_ROLE,
+            "org_unit_id": case.org_unit_id,
+            "form": task.form,
+            "state": "open",
+            "assignee": None,
+            "ready_at": now,
+            "due_at": now + timedelta(days=allowances[task.element_id]) if task.element_id in allowances else None,
+        }
+        for ref, task in current.items()
+        if ref not in open_rows
+    ]
+    if new_rows:
+        session.execute(insert(WorkItem), new_rows)
+
+
+def sync_timers(session: Session, case: Case, workflow: CaseWorkflow) -> None:
+    """Make the case's timer rows equal the timers its workflow waits on."""
+    pending = {t.ref: t for t in workflow.pending_timers()}
+    existing = {row.ref: row for row in session.scalars(select(Timer).where(Timer.case_id == case.id))}
+    gone = [row.id for ref, row in existing.items() if ref not in pending]
+    if gone:
+        session.execute(delete(Timer).where(Timer.id.in_(gone)))
+    rows = [
+        {"case_id": case.id, "ref": ref, "element_id": t.element_id, "due_at": parse_due(t.due_at)}
+        for ref, t in pending.items()
+        if ref not in existing
+    ]
+    if rows:
+        session.execute(insert(Timer), rows)
+
+
+def update_header(case: Case, workflow: CaseWorkflow, drafts: Sequence[EventDraft], now: datetime) -> None:
+    """Status, outcome, current step and the case data fold."""
+    data = dict(case.data or {})
+    for draft in drafts:
+        data.update(_data_contribution(draft))
+    case.data = data
+    for draft in drafts:
+        if draft.kind == "case_completed":
+            case.status, case.outcome, case.closed_at = "completed", draft.payload.get("outcome"), now
+        elif draft.kind == "case_cancelled":
+            case.status, case.outcome, case.closed_at = "cancelled", "Cancelled", now
+    steps = sorted({task.name for task in workflow.open_tasks()})
+    if case.status == "running":
+        waiting = sorted(workflow.waiting_messages())
+        case.current_step = ", ".join(steps) or (f"waiting for {', '.join(waiting)}" if waiting else "")
+    else:
+        case.current_step = case.outcome or case.status
+    case.updated_at = now
+
+
+def _data_contribution(draft: EventDraft) -> dict[str, Any]:
+    if draft.kind in ("case_started", "task_completed"):
+        return dict(draft.payload.get("data") or {})
+    if draft.kind == "message_received":
+        return {str(draft.payload["name"]): draft.payload.get("payload")}
+    if draft.kind == "service_called" and draft.element_id:
+        return {draft.element_id: draft.payload.get("result")}
+    return {}
+
+
+def appointment_date(received: datetime, time_limit: dict[str, Any] | None, tz: Any) -> date | None:
+    """The promised return date: received + the legal limit (calendar or working days).
+
+    Working days skip Saturdays and Sundays; public holidays come with the jurisdiction
+    calendars.
+    """
+    if not time_limit:
+        return None
+    days = int(time_limit.get("value", 0))
+    local = received.astimezone(tz).date()
+    if time_limit.get("day_type", "calendar") == "working":
+        current = local
+        while days > 0:
+            current += timedelta(days=1)
+            if current.weekday() < 5:
+                days -= 1
+        return current
+    return local + timedelta(days=days)

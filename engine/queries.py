@@ -1,0 +1,194 @@
+"""Read side: cases, worklists and events as views, from the projections only.
+
+Reading personal data (a case's data) writes an access-log row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session
+
+from engine.authorization import Principal, load_principal
+from engine.clock import as_utc
+from engine.errors import CaseNotFound, PermissionDenied
+from engine.event_store import payload_of
+from engine.persistence.database import Database
+from engine.persistence.models import AccessLogEntry, Case, CaseEvent, OrgUnit, Procedure, ProcedureVersion, WorkItem
+from engine.views import CaseDataView, CaseView, EventView, WorkItemView
+
+READ_ROLES_EVERYWHERE = ("auditor",)
+PERSONAL_FIELDS = frozenset({"national_id", "citizen_id", "phone", "applicant_name", "date_of_birth", "address"})
+
+
+class CaseQueries:
+    """Queries for pages, the CLI and the API."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def case(self, actor: str, dossier_code: str) -> CaseView:
+        """The case header and open items, if ``actor`` may see the case.
+
+        Raises:
+            CaseNotFound: unknown code, or a case the actor may not see (not told apart,
+                so codes cannot be probed).
+        """
+        with self.db.read() as session:
+            principal = load_principal(session, actor)
+            case = _visible_case(session, principal, dossier_code)
+            return case_view(session, case)
+
+    def work_for(self, actor: str, include_claimed_by_others: bool = True) -> list[WorkItemView]:
+        """Open and claimed work items in the roles and units ``actor`` holds."""
+        with self.db.read() as session:
+            principal = load_principal(session, actor)
+            conditions = []
+            for role, path in principal.grants:
+                conditions.append((WorkItem.role == role) & or_(OrgUnit.path == path, OrgUnit.path.like(f"{path}/%")))
+            if not conditions:
+                return []
+            query = (
+                select(WorkItem, Case, ProcedureVersion, OrgUnit)
+                .join(Case, Case.id == WorkItem.case_id)
+                .join(ProcedureVersion, ProcedureVersion.id == Case.procedure_version_id)
+                .join(OrgUnit, OrgUnit.id == WorkItem.org_unit_id)
+                .where(WorkItem.state.in_(("open", "claimed")), or_(*conditions))
+                .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.ready_at, WorkItem.id)
+            )
+            if not include_claimed_by_others:
+                query = query.where(or_(WorkItem.assignee.is_(None), WorkItem.assignee == principal.username))
+            return [work_item_view(item, case, version, unit) for item, case, version, unit in session.execute(query)]
+
+    def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
+        """The most recently updated cases ``actor`` may see."""
+        with self.db.read() as session:
+            principal = load_principal(session, actor)
+            query = select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
+            if not principal.roles & set(READ_ROLES_EVERYWHERE):
+                paths = {path for _, path in principal.grants}
+                if not paths:
+                    return []
+                query = query.where(or_(*(or_(OrgUnit.path == p, OrgUnit.path.like(f"{p}/%")) for p in paths)))
+            return [case_view(session, case) for case in session.scalars(query.limit(limit))]
+
+    def events(self, actor: str, dossier_code: str) -> list[EventView]:
+        """The case's full history, oldest first.
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+        """
+        with self.db.read() as session:
+            principal = load_principal(session, actor)
+            case = _visible_case(session, principal, dossier_code)
+            rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
+            return [
+                EventView(
+                    seq=e.seq,
+                    at=as_utc_naive(e.at),
+                    actor=e.actor,
+                    kind=e.kind,
+                    element_id=e.element_id,
+                    payload=payload_of(e),
+                    hash=e.hash,
+                )
+                for e in rows
+            ]
+
+    def case_data(self, actor: str, dossier_code: str, purpose: str, now: datetime) -> CaseDataView:
+        """The case's data; the read is logged with its purpose.
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+            PermissionDenied: no purpose given.
+        """
+        if not purpose.strip():
+            raise PermissionDenied("say why you read this case's personal data (purpose)")
+        with self.db.write() as session:
+            principal = load_principal(session, actor)
+            case = _visible_case(session, principal, dossier_code)
+            data: dict[str, Any] = dict(case.data or {})
+            session.execute(
+                insert(AccessLogEntry).values(
+                    at=as_utc(now),
+                    actor=principal.username,
+                    case_id=case.id,
+                    fields=sorted(data),
+                    purpose=purpose.strip(),
+                )
+            )
+            return CaseDataView(dossier_code=case.dossier_code, data=data)
+
+
+def as_utc_naive(moment: datetime) -> datetime:
+    """Stored timestamps come back naive from SQLite; they are UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
+    row = session.execute(
+        select(Case, OrgUnit).join(OrgUnit, OrgUnit.id == Case.org_unit_id).where(Case.dossier_code == dossier_code)
+    ).first()
+    if row is not None:
+        case, unit = row
+        if principal.is_system or principal.roles & set(READ_ROLES_EVERYWHERE):
+            return case
+        if any(unit.path == path or unit.path.startswith(path + "/") for _, path in principal.grants):
+            return case
+    raise CaseNotFound(f"no case with dossier code '{dossier_code}' that you may see", case=dossier_code)
+
+
+def case_view(session: Session, case: Case) -> CaseView:
+    version = session.get(ProcedureVersion, case.procedure_version_id)
+    unit = session.get(OrgUnit, case.org_unit_id)
+    assert version is not None and unit is not None
+    items = session.scalars(
+        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state.in_(("open", "claimed"))).order_by(WorkItem.id)
+    ).all()
+    procedure_code = _procedure_code(session, version)
+    return CaseView(
+        dossier_code=case.dossier_code,
+        procedure_code=procedure_code,
+        procedure_version=version.version,
+        unit_code=unit.code,
+        status=case.status,  # type: ignore[arg-type]
+        outcome=case.outcome,
+        current_step=case.current_step,
+        received_at=as_utc_naive(case.received_at),
+        appointment_date=case.appointment_date,
+        closed_at=as_utc_naive(case.closed_at) if case.closed_at else None,
+        updated_at=as_utc_naive(case.updated_at),
+        version=case.version,
+        open_items=tuple(work_item_view(item, case, version, unit, procedure_code) for item in items),
+    )
+
+
+def work_item_view(
+    item: WorkItem, case: Case, version: ProcedureVersion, unit: OrgUnit, procedure_code: str | None = None
+) -> WorkItemView:
+    return WorkItemView(
+        id=item.id,
+        case_code=case.dossier_code,
+        procedure_code=procedure_code or version.files.get("code", ""),
+        ref=item.ref,
+        element_id=item.element_id,
+        name=item.name,
+        role=item.role,
+        unit_code=unit.code,
+        form=item.form,
+        state=item.state,  # type: ignore[arg-type]
+        assignee=item.assignee,
+        ready_at=as_utc_naive(item.ready_at),
+        due_at=as_utc_naive(item.due_at) if item.due_at else None,
+        closed_at=as_utc_naive(item.closed_at) if item.closed_at else None,
+        closed_by=item.closed_by,
+        case_version=case.version,
+    )
+
+
+def _procedure_code(session: Session, version: ProcedureVersion) -> str:
+    return str(session.scalar(select(Procedure.code).where(Procedure.id == version.procedure_id)))

@@ -1,0 +1,50 @@
+"""The composition root of the engine: build once per entry point, then pass around."""
+
+from __future__ import annotations
+
+from engine.audit import verify_chains
+from engine.cases import CaseService
+from engine.connectors import ConnectorRegistry, default_connectors
+from engine.directory import Directory
+from engine.persistence.database import Database
+from engine.procedures import ProcedureCatalog
+from engine.queries import CaseQueries
+from engine.sandbox import Sandbox, SandboxLimits
+from engine.settings import Settings
+from engine.views import VerifyReport
+from engine.workflow_cache import WorkflowCache
+
+
+class OneStop:
+    """Everything the runtime needs: procedures, case commands, queries, audit.
+
+    Args:
+        settings: configuration (database URL, sandbox bounds, snapshot interval).
+        connectors: service-task connectors (the bundled ones by default).
+    """
+
+    def __init__(self, settings: Settings, connectors: ConnectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url, echo=settings.sql_echo)
+        self.sandbox = Sandbox(
+            SandboxLimits(cpu_seconds=settings.script_cpu_seconds, memory_bytes=settings.script_memory_mb * 2**20)
+        )
+        self.connectors = connectors or default_connectors()
+        self.procedures = ProcedureCatalog(self.db)
+        self.workflows = WorkflowCache(settings.workflow_cache_size)
+        self.cases = CaseService(
+            self.db, self.procedures, self.sandbox, self.connectors, self.workflows, settings.snapshot_every
+        )
+        self.queries = CaseQueries(self.db)
+        self.directory = Directory(self.db)
+
+    def upgrade(self) -> None:
+        """Migrate the database to the newest schema."""
+        self.db.upgrade()
+
+    def verify(self, dossier_code: str | None = None) -> VerifyReport:
+        """Check the hash chains (of one case, or all)."""
+        return verify_chains(self.db, dossier_code)
+
+    def close(self) -> None:
+        self.db.dispose()

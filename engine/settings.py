@@ -1,0 +1,38 @@
+"""Settings for every entry point (app, CLI, worker, tests).
+
+Built once per entry point from the environment (prefix ``ONESTOP_``) and passed down;
+nothing below an entry point reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration.
+
+    Attributes:
+        database_url: SQLAlchemy URL; SQLite file under ``var/`` by default,
+            ``postgresql+psycopg://...`` in production.
+        snapshot_every: write a workflow snapshot every K commands of a case; between
+            snapshots a case is recovered by replaying its recorded commands.
+        workflow_cache_size: how many deserialized workflows a process keeps hot.
+        script_cpu_seconds / script_memory_mb: sandbox bounds per script evaluation.
+        procedures_dir: folder of bundled procedure packages imported by ``seed-demo``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_VAR_DIR / 'onestop.db'}")
+    snapshot_every: int = Field(default=20, ge=1, le=1000)
+    workflow_cache_size: int = Field(default=512, ge=0)
+    script_cpu_seconds: float = Field(default=1.0, gt=0, le=30)
+    script_memory_mb: int = Field(default=64, ge=4, le=4096)
+    procedures_dir: Path = Field(default=Path("procedures"))
+    sql_echo: bool = False

@@ -1,0 +1,152 @@
+"""Pydantic views: the only shapes that leave the engine.
+
+Frozen models; the engine's public API never returns a SpiffWorkflow object or an ORM row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Finding(View):
+    """One problem (or remark) about a procedure package, with where to look."""
+
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    element_id: str | None = None
+    hint: str | None = None
+
+    def location(self) -> str:
+        """``file:line [element]`` as far as known."""
+        parts = ":".join(str(p) for p in (self.file, self.line) if p)
+        if self.element_id:
+            parts = f"{parts} [{self.element_id}]" if parts else f"[{self.element_id}]"
+        return parts
+
+
+class OrgUnitView(View):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    timezone: str
+    country: str
+
+
+class GrantView(View):
+    role: str
+    unit_code: str
+
+
+class UserView(View):
+    username: str
+    display_name: str
+    locale: str
+    active: bool
+    grants: tuple[GrantView, ...] = ()
+
+
+class ProcedureVersionView(View):
+    procedure_code: str
+    version: int
+    status: Literal["draft", "published", "retired"]
+    sha256: str
+    process_id: str
+    names: dict[str, str]
+    lanes: tuple[str, ...]
+    starter_role: str
+    time_limit: dict[str, Any] | None = None
+    created_by: str
+    created_at: datetime
+    published_by: str | None = None
+    published_at: datetime | None = None
+
+
+class ImportResult(View):
+    version: ProcedureVersionView
+    created: bool = Field(description="False when an identical version already existed")
+    findings: tuple[Finding, ...] = ()
+
+
+class WorkItemView(View):
+    id: int
+    case_code: str
+    procedure_code: str
+    ref: str
+    element_id: str
+    name: str
+    role: str
+    unit_code: str
+    form: str | None
+    state: Literal["open", "claimed", "completed", "cancelled"]
+    assignee: str | None
+    ready_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    case_version: int
+
+
+class CaseView(View):
+    dossier_code: str
+    procedure_code: str
+    procedure_version: int
+    unit_code: str
+    status: Literal["running", "completed", "cancelled"]
+    outcome: str | None
+    current_step: str
+    received_at: datetime
+    appointment_date: date | None
+    closed_at: datetime | None
+    updated_at: datetime
+    version: int
+    open_items: tuple[WorkItemView, ...] = ()
+
+
+class CaseDataView(View):
+    """A case's data as a reader with a purpose may see it (the read is logged)."""
+
+    dossier_code: str
+    data: dict[str, Any]
+    masked_fields: tuple[str, ...] = ()
+
+
+class EventView(View):
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    element_id: str | None
+    payload: dict[str, Any]
+    hash: str
+
+
+class TimerFiring(View):
+    dossier_code: str
+    refs: tuple[str, ...]
+
+
+class ChainProblem(View):
+    dossier_code: str
+    seq: int
+    reason: str
+
+
+class VerifyReport(View):
+    cases_checked: int
+    events_checked: int
+    problems: tuple[ChainProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

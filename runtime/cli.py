@@ -1,0 +1,317 @@
+"""``onestop``: the command line.
+
+Human-readable output; on error, one line saying what failed and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from designer.packages import find_packages, read_package
+from engine import OneStop, Settings
+from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
+from engine.views import CaseView, Finding, WorkItemView
+from runtime import demo
+
+Handler = Callable[[OneStop, argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 refused or failed, 2 usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        onestop = OneStop(Settings())
+    except OneStopError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        return handler(onestop, args)
+    except FormInvalid as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  - {error.field or '(form)'}: {error.message}", file=sys.stderr)
+        return 1
+    except ProcedureInvalid as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        _print_findings(exc.findings, sys.stderr)
+        return 1
+    except OneStopError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        onestop.close()
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    raw = getattr(args, "now", None)
+    if not raw:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise OneStopError(f"--now {raw!r} is not an ISO-8601 date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _json_arg(raw: str | None, option: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    source = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+    try:
+        value = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise OneStopError(f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(value, dict):
+        raise OneStopError(f"{option} must be a JSON object")
+    return value
+
+
+# -- handlers ---------------------------------------------------------------------------
+
+
+def _db_upgrade(onestop: OneStop, _args: argparse.Namespace) -> int:
+    onestop.upgrade()
+    print(f"database is at the newest schema ({onestop.db.safe_url})")
+    return 0
+
+
+def _seed_demo(onestop: OneStop, args: argparse.Namespace) -> int:
+    onestop.upgrade()
+    for unit in demo.UNITS:
+        onestop.directory.ensure_unit(**unit, names=demo.UNIT_NAMES.get(str(unit["code"])))
+    for user in demo.USERS:
+        onestop.directory.ensure_user(
+            username=user.username, display_name=user.display_name, grants=list(user.grants), locale=user.locale
+        )
+    print(f"seeded {len(demo.UNITS)} org units and {len(demo.USERS)} users")
+    root = Path(args.procedures or onestop.settings.procedures_dir)
+    for folder in find_packages(root) if root.is_dir() else []:
+        result = onestop.procedures.import_package("admin", read_package(folder), _now(args), publish=True)
+        state = "imported" if result.created else "unchanged"
+        print(f"procedure {result.version.procedure_code} v{result.version.version}: {state}, {result.version.status}")
+    return 0
+
+
+def _procedures_import(onestop: OneStop, args: argparse.Namespace) -> int:
+    files = read_package(Path(args.path))
+    result = onestop.procedures.import_package(args.actor, files, _now(args), publish=args.publish)
+    version = result.version
+    verb = "imported as" if result.created else "already stored as"
+    print(f"{version.procedure_code}: {verb} version {version.version} ({version.status}), sha256 {version.sha256[:12]}")
+    _print_findings(result.findings, sys.stdout)
+    if not result.findings:
+        print("no findings")
+    return 0
+
+
+def _procedures_publish(onestop: OneStop, args: argparse.Namespace) -> int:
+    version = onestop.procedures.publish(args.actor, args.code, args.version, _now(args))
+    print(f"{version.procedure_code} version {version.version} is published")
+    return 0
+
+
+def _procedures_list(onestop: OneStop, _args: argparse.Namespace) -> int:
+    versions = onestop.procedures.list_versions()
+    if not versions:
+        print("no procedures; import one with 'onestop procedures import PATH'")
+    for v in versions:
+        limit = v.time_limit or {}
+        limit_text = f"{limit.get('value')} {limit.get('day_type', '')} days" if limit else "no time limit"
+        name = v.names.get("en") or next(iter(v.names.values()), v.procedure_code)
+        print(f"{v.procedure_code:<24} v{v.version:<3} {v.status:<9} {limit_text:<20} {name}")
+    return 0
+
+
+def _cases_start(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.start_case(args.actor, args.procedure, args.unit, _now(args), _json_arg(args.data, "--data"))
+    print(f"started {case.dossier_code} ({case.procedure_code} v{case.procedure_version})")
+    _print_case(case)
+    return 0
+
+
+def _cases_show(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.queries.case(args.actor, args.code)
+    _print_case(case)
+    if args.data:
+        view = onestop.queries.case_data(args.actor, args.code, args.purpose, _now(args))
+        print("data:")
+        print(json.dumps(view.data, ensure_ascii=False, indent=2, sort_keys=True))
+    if args.events:
+        for event in onestop.queries.events(args.actor, args.code):
+            element = f" {event.element_id}" if event.element_id else ""
+            print(f"  #{event.seq:<3} {event.at:%Y-%m-%d %H:%M} {event.actor:<10} {event.kind}{element}")
+    return 0
+
+
+def _cases_deliver(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.deliver_message(
+        args.actor, args.code, args.message, _now(args), _json_arg(args.data, "--data"), args.expect_version
+    )
+    print(f"{case.dossier_code}: message '{args.message}' delivered")
+    _print_case(case)
+    return 0
+
+
+def _cases_cancel(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.cancel(args.actor, args.code, args.reason, _now(args), args.expect_version)
+    print(f"{case.dossier_code}: cancelled")
+    return 0
+
+
+def _work_list(onestop: OneStop, args: argparse.Namespace) -> int:
+    items = onestop.queries.work_for(args.actor)
+    if not items:
+        print(f"no open work for {args.actor}")
+    for item in items:
+        _print_item(item)
+    return 0
+
+
+def _work_claim(onestop: OneStop, args: argparse.Namespace) -> int:
+    item = onestop.cases.claim(args.actor, args.item, _now(args), args.expect_version)
+    print(f"claimed work item {item.id} ({item.name}, {item.case_code})")
+    return 0
+
+
+def _work_complete(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.complete(args.actor, args.item, _now(args), _json_arg(args.data, "--data"), args.expect_version)
+    print(f"completed work item {args.item}")
+    _print_case(case)
+    return 0
+
+
+def _timers_fire(onestop: OneStop, args: argparse.Namespace) -> int:
+    fired = onestop.cases.fire_due_timers("system", _now(args))
+    for firing in fired:
+        print(f"{firing.dossier_code}: fired {', '.join(firing.refs)}")
+    print(f"{len(fired)} case(s) had due timers")
+    return 0
+
+
+def _audit_verify(onestop: OneStop, args: argparse.Namespace) -> int:
+    report = onestop.verify(args.case)
+    for problem in report.problems:
+        print(f"FAIL {problem.dossier_code} seq {problem.seq}: {problem.reason}")
+    verdict = "ok" if report.ok else f"{len(report.problems)} case(s) do not verify"
+    print(f"checked {report.cases_checked} case(s), {report.events_checked} event(s): {verdict}")
+    return 0 if report.ok else 1
+
+
+# -- output -----------------------------------------------------------------------------
+
+
+def _print_case(case: CaseView) -> None:
+    print(f"  dossier      {case.dossier_code}")
+    print(f"  procedure    {case.procedure_code} v{case.procedure_version}, unit {case.unit_code}")
+    print(f"  status       {case.status}{' — ' + case.outcome if case.outcome else ''} (version {case.version})")
+    print(f"  received     {case.received_at:%Y-%m-%d %H:%M} UTC, appointment {case.appointment_date or '—'}")
+    print(f"  step         {case.current_step or '—'}")
+    for item in case.open_items:
+        _print_item(item)
+
+
+def _print_item(item: WorkItemView) -> None:
+    holder = f" held by {item.assignee}" if item.assignee else ""
+    due = f" due {item.due_at:%Y-%m-%d}" if item.due_at else ""
+    print(f"  [{item.id}] {item.case_code} {item.name} ({item.role}, {item.unit_code}){holder}{due}")
+
+
+def _print_findings(findings: Sequence[Finding], stream: Any) -> None:
+    for f in findings:
+        where = f.location()
+        hint = f" — {f.hint}" if f.hint else ""
+        print(f"  {f.severity}: {where + ': ' if where else ''}{f.message} [{f.code}]{hint}", file=stream)
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onestop", description="OneStop administrative procedures")
+    groups = parser.add_subparsers(title="commands")
+
+    def command(parent: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--now", help="ISO-8601 instant to act at (default: now)")
+        return sub
+
+    def group(name: str, help_text: str) -> Any:
+        return groups.add_parser(name, help=help_text).add_subparsers(title=name)
+
+    db = group("db", "database schema")
+    command(db, "upgrade", _db_upgrade, "migrate the database to the newest schema")
+
+    seed = command(groups, "seed-demo", _seed_demo, "create demo units and users and import bundled procedures")
+    seed.add_argument("--procedures", help="folder of procedure packages (default: procedures/)")
+
+    procedures = group("procedures", "procedure versions")
+    p_import = command(procedures, "import", _procedures_import, "import a procedure folder or .bpmn file")
+    p_import.add_argument("path")
+    p_import.add_argument("--publish", action="store_true", help="publish the version right away")
+    p_import.add_argument("--as", dest="actor", default="admin")
+    command(procedures, "list", _procedures_list, "list procedures and their versions")
+    p_publish = command(procedures, "publish", _procedures_publish, "publish a version")
+    p_publish.add_argument("code")
+    p_publish.add_argument("version", type=int)
+    p_publish.add_argument("--as", dest="actor", default="admin")
+
+    cases = group("cases", "cases (dossiers)")
+    c_start = command(cases, "start", _cases_start, "receive a dossier and start its case")
+    c_start.add_argument("procedure")
+    c_start.add_argument("--unit", required=True, help="receiving org unit code")
+    c_start.add_argument("--as", dest="actor", required=True)
+    c_start.add_argument("--data", help="JSON object, or @file.json")
+    c_show = command(cases, "show", _cases_show, "show a case")
+    c_show.add_argument("code")
+    c_show.add_argument("--as", dest="actor", default="system")
+    c_show.add_argument("--data", action="store_true", help="also show the case data (the read is logged)")
+    c_show.add_argument("--purpose", default="command-line inspection")
+    c_show.add_argument("--events", action="store_true", help="also list the event history")
+    c_deliver = command(cases, "deliver", _cases_deliver, "deliver a message to a waiting case")
+    c_deliver.add_argument("code")
+    c_deliver.add_argument("message")
+    c_deliver.add_argument("--as", dest="actor", required=True)
+    c_deliver.add_argument("--data", help="JSON payload, or @file.json")
+    c_deliver.add_argument("--expect-version", type=int)
+    c_cancel = command(cases, "cancel", _cases_cancel, "cancel or withdraw a case")
+    c_cancel.add_argument("code")
+    c_cancel.add_argument("--as", dest="actor", required=True)
+    c_cancel.add_argument("--reason", required=True)
+    c_cancel.add_argument("--expect-version", type=int)
+
+    work = group("work", "work items")
+    w_list = command(work, "list", _work_list, "list the work items you may do")
+    w_list.add_argument("--as", dest="actor", required=True)
+    w_claim = command(work, "claim", _work_claim, "claim a work item")
+    w_claim.add_argument("item", type=int)
+    w_claim.add_argument("--as", dest="actor", required=True)
+    w_claim.add_argument("--expect-version", type=int)
+    w_complete = command(work, "complete", _work_complete, "complete a work item with form data")
+    w_complete.add_argument("item", type=int)
+    w_complete.add_argument("--as", dest="actor", required=True)
+    w_complete.add_argument("--data", help="JSON object, or @file.json")
+    w_complete.add_argument("--expect-version", type=int)
+
+    timers = group("timers", "timers")
+    command(timers, "fire", _timers_fire, "fire every timer due now (or at --now)")
+
+    audit = group("audit", "audit")
+    a_verify = command(audit, "verify", _audit_verify, "check every case's hash chain")
+    a_verify.add_argument("--case", help="only this dossier code")
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

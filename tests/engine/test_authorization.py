@@ -1,0 +1,76 @@
+"""Only the lane's role in the case's unit (or a unit above it) may act on a work item."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import OneStop
+from engine.errors import CaseNotFound, PermissionDenied, TaskNotReady
+from engine.views import CaseView
+from tests.conftest import T0
+from tests.procedures.test_building_permit import COMPLETE, PLAN_OK
+
+
+@pytest.fixture
+def case(onestop: OneStop) -> CaseView:
+    return onestop.cases.start_case("somchai", "building_permit", "TH.50.01", T0)
+
+
+def test_officer_of_another_commune_can_neither_see_nor_do_the_work(onestop: OneStop, case: CaseView) -> None:
+    item = case.open_items[0]
+    assert onestop.queries.work_for("malee") == []
+    with pytest.raises(PermissionDenied, match="intake_officer"):
+        onestop.cases.claim("malee", item.id, T0)
+    with pytest.raises(PermissionDenied):
+        onestop.cases.complete("malee", item.id, T0, COMPLETE)
+    with pytest.raises(CaseNotFound):
+        onestop.queries.case("malee", case.dossier_code)
+    assert onestop.queries.case("somchai", case.dossier_code).version == case.version
+
+
+def test_user_without_the_lane_role_cannot_claim_or_complete(onestop: OneStop, case: CaseView) -> None:
+    item = case.open_items[0]
+    with pytest.raises(PermissionDenied):
+        onestop.cases.claim("niran", item.id, T0)
+    with pytest.raises(PermissionDenied):
+        onestop.cases.complete("prasert", item.id, T0, COMPLETE)
+
+
+def test_auditor_reads_everything_and_changes_nothing(onestop: OneStop, case: CaseView) -> None:
+    assert onestop.queries.case("lan", case.dossier_code).dossier_code == case.dossier_code
+    with pytest.raises(PermissionDenied):
+        onestop.cases.complete("lan", case.open_items[0].id, T0, COMPLETE)
+    with pytest.raises(PermissionDenied):
+        onestop.cases.start_case("lan", "building_permit", "TH.50.01", T0)
+    with pytest.raises(PermissionDenied):
+        onestop.cases.cancel("lan", case.dossier_code, "no reason", T0)
+
+
+def test_province_grant_covers_its_communes(onestop: OneStop, case: CaseView) -> None:
+    after = onestop.cases.complete("somchai", case.open_items[0].id, T0, COMPLETE)
+    review = next(i for i in after.open_items if i.element_id == "plan_review")
+    assert {i.case_code for i in onestop.queries.work_for("kanya")} == {case.dossier_code}
+    onestop.cases.complete("kanya", review.id, T0, PLAN_OK)
+
+
+def test_item_claimed_by_a_colleague_is_refused_with_their_name(onestop: OneStop, case: CaseView) -> None:
+    after = onestop.cases.complete("somchai", case.open_items[0].id, T0, COMPLETE)
+    review = next(i for i in after.open_items if i.element_id == "plan_review")
+    claimed = onestop.cases.claim("niran", review.id, T0)
+    assert (claimed.state, claimed.assignee) == ("claimed", "niran")
+    with pytest.raises(TaskNotReady, match="held by niran"):
+        onestop.cases.complete("kanya", review.id, T0, PLAN_OK)
+    onestop.cases.release("niran", review.id, T0)
+    onestop.cases.complete("kanya", review.id, T0, PLAN_OK)
+
+
+def test_starting_a_case_needs_the_starter_role_in_that_unit(onestop: OneStop) -> None:
+    with pytest.raises(PermissionDenied):
+        onestop.cases.start_case("somchai", "building_permit", "TH.50.02", T0)
+    with pytest.raises(PermissionDenied):
+        onestop.cases.start_case("niran", "building_permit", "TH.50.01", T0)
+
+
+def test_only_the_system_worker_fires_timers(onestop: OneStop) -> None:
+    with pytest.raises(PermissionDenied):
+        onestop.cases.fire_due_timers("somchai", T0)
