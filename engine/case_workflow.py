@@ -106,6 +106,8 @@ class CaseWorkflow:
         self.refs: dict[str, str] = refs or {}  # task uuid -> ref, for tasks we have named
         self.occurrences: dict[str, int] = occurrences or {}
         self._ledger = ledger
+        # Timer refs last written to the timers table; None until known (after a restore).
+        self.synced_timers: frozenset[str] | None = None
         self.workflow.script_engine = SandboxedScriptEngine(sandbox, services=self)
 
     # -- construction -------------------------------------------------------------------

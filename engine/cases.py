@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal, require_role, require_system
@@ -38,6 +38,7 @@ from engine.errors import (
     FieldError,
     FormInvalid,
     InputRejected,
+    OneStopError,
     TaskNotReady,
     WorkItemNotFound,
 )
@@ -45,9 +46,10 @@ from engine.event_chain import GENESIS, canonical_json
 from engine.event_store import append_events, events_after
 from engine.forms import validate_form
 from engine.persistence.database import Database
-from engine.persistence.models import Case, OrgUnit, ProcedureVersion, Timer, WorkItem
-from engine.procedures import ProcedureCatalog
+from engine.persistence.models import Case, OrgUnit, Timer, WorkItem
+from engine.procedures import ProcedureCatalog, VersionInfo
 from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
+from engine.queries import case_view_of, work_item_view
 from engine.recovery import group_commands, replay, restore_from_snapshot
 from engine.sandbox import Sandbox
 from engine.specs import CompiledProcedure
@@ -67,11 +69,16 @@ class _Context:
     session: Session
     case: Case
     principal: Principal
-    compiled: CompiledProcedure
-    version: ProcedureVersion
-    unit: OrgUnit
+    info: VersionInfo
+    unit_code: str
+    unit_path: str
     now: datetime
+    item: WorkItem | None = None
     workflow: CaseWorkflow | None = None
+
+    @property
+    def compiled(self) -> CompiledProcedure:
+        return self.info.compiled
 
 
 class CaseService:
@@ -121,21 +128,21 @@ class CaseService:
         with self.db.write() as session:
             principal = load_principal(session, actor)
             unit = unit_by_code(session, unit_code)
-            version = self.catalog.published_row(session, procedure_code)
-            compiled = self.catalog.compiled(version)
-            require_role(principal, [compiled.starter_role], unit.path, f"start '{procedure_code}' cases")
+            row = self.catalog.published_row(session, procedure_code)
+            info = self.catalog.info(session, row.id)
+            require_role(principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases")
             code = next_dossier_code(session, unit, now)
             case = Case(
                 uid=str(uuid.uuid4()),
                 dossier_code=code,
-                procedure_version_id=version.id,
+                procedure_version_id=row.id,
                 org_unit_id=unit.id,
                 applicant={k: data[k] for k in APPLICANT_FIELDS if k in data},
                 data={},
                 status="running",
                 current_step="",
                 received_at=now,
-                appointment_date=appointment_date(now, version.manual.get("time_limit"), ZoneInfo(unit.timezone)),
+                appointment_date=appointment_date(now, info.manual.get("time_limit"), ZoneInfo(unit.timezone)),
                 updated_at=now,
                 version=0,
                 last_seq=0,
@@ -146,20 +153,15 @@ class CaseService:
             )
             session.add(case)
             session.flush()
-            workflow = CaseWorkflow.begin(compiled, case.uid, self.sandbox, ServiceLedger(self.connectors))
+            workflow = CaseWorkflow.begin(info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors))
+            workflow.synced_timers = frozenset()
             command = EventDraft(
                 "case_started",
                 None,
-                {
-                    "procedure": procedure_code,
-                    "version": version.version,
-                    "unit": unit.code,
-                    "dossier_code": code,
-                    "data": data,
-                },
+                {"procedure": procedure_code, "version": info.version, "unit": unit.code, "dossier_code": code, "data": data},
             )
-            ctx = _Context(session, case, principal, compiled, version, unit, now, workflow)
-            self._finish(ctx, [command, *workflow.start(now, data)], workflow_changed=True, force_snapshot=True)
+            ctx = _Context(session, case, principal, info, unit.code, unit.path, now, workflow=workflow)
+            self._finish(ctx, [command, *workflow.start(now, data)])
             view = self._case_view(ctx)
         self.cache.put(case.id, case.version, workflow)
         return view
@@ -194,7 +196,7 @@ class CaseService:
             if item.state != "claimed":
                 raise TaskNotReady(f"work item {item.id} is not claimed", ref=item.ref)
             if item.assignee != ctx.principal.username:
-                require_role(ctx.principal, ASSIGN_ROLES, ctx.unit.path, "release someone else's work item")
+                require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "release someone else's work item")
             previous, item.state, item.assignee = item.assignee, "open", None
             return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
 
@@ -210,11 +212,11 @@ class CaseService:
         """
 
         def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
-            require_role(ctx.principal, ASSIGN_ROLES, ctx.unit.path, "assign work items")
+            require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "assign work items")
             if item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             target = load_principal(ctx.session, assignee)
-            require_role(target, [item.role], ctx.unit.path, f"receive work item {item.id}")
+            require_role(target, [item.role], ctx.unit_path, f"receive work item {item.id}")
             item.state, item.assignee = "claimed", target.username
             return [EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})]
 
@@ -275,7 +277,7 @@ class CaseService:
         def body(ctx: _Context) -> list[EventDraft]:
             workflow = self._workflow(ctx)
             lane = workflow.waiting_lane(message) or ctx.compiled.starter_role
-            require_role(ctx.principal, [lane], ctx.unit.path, f"record '{message}' for this case")
+            require_role(ctx.principal, [lane], ctx.unit_path, f"record '{message}' for this case")
             command = EventDraft("message_received", None, {"name": message, "payload": payload})
             return [command, *workflow.deliver(message, ctx.now, payload)]
 
@@ -293,7 +295,7 @@ class CaseService:
             raise InputRejected("a cancellation needs a reason")
 
         def body(ctx: _Context) -> list[EventDraft]:
-            require_role(ctx.principal, CANCEL_ROLES, ctx.unit.path, "cancel cases")
+            require_role(ctx.principal, CANCEL_ROLES, ctx.unit_path, "cancel cases")
             workflow = self._workflow(ctx)
             return [EventDraft("case_cancelled", None, {"reason": reason.strip()}), *workflow.cancel(ctx.now)]
 
@@ -343,19 +345,20 @@ class CaseService:
         body: Callable[[_Context, WorkItem], list[EventDraft]],
         case_out: list[CaseView] | None = None,
     ) -> WorkItemView:
-        now = as_utc(now)
-        with self.db.read() as session:
-            found = session.get(WorkItem, item_id)
-            if found is None:
-                raise WorkItemNotFound(f"no work item {item_id}", item=item_id)
-            case_id = found.case_id
+        query = (
+            select(Case, OrgUnit.code, OrgUnit.path, WorkItem)
+            .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+            .join(WorkItem, WorkItem.case_id == Case.id)
+            .where(WorkItem.id == item_id)
+        )
 
         def case_body(ctx: _Context) -> list[EventDraft]:
-            item = ctx.session.get(WorkItem, item_id, populate_existing=True)
-            assert item is not None
-            return body(ctx, item)
+            assert ctx.item is not None
+            return body(ctx, ctx.item)
 
-        view, item_view = self._run(actor, case_id, now, expected_version, case_body, item_id)
+        view, item_view = self._run(
+            actor, query, WorkItemNotFound(f"no work item {item_id}", item=item_id), now, expected_version, case_body
+        )
         if case_out is not None:
             case_out.append(view)
         assert item_view is not None
@@ -369,55 +372,55 @@ class CaseService:
         expected_version: int | None,
         body: Callable[[_Context], list[EventDraft]],
     ) -> CaseView:
-        now = as_utc(now)
-        with self.db.read() as session:
-            case_id = session.scalar(select(Case.id).where(Case.dossier_code == dossier_code))
-        if case_id is None:
-            raise CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
-        view, _ = self._run(actor, case_id, now, expected_version, body, None)
+        query = (
+            select(Case, OrgUnit.code, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+            .where(Case.dossier_code == dossier_code)
+        )
+        missing = CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
+        view, _ = self._run(actor, query, missing, now, expected_version, body)
         return view
 
     def _run(
         self,
         actor: str,
-        case_id: int,
+        query: Select[Any],
+        missing: OneStopError,
         now: datetime,
         expected_version: int | None,
         body: Callable[[_Context], list[EventDraft]],
-        item_id: int | None,
     ) -> tuple[CaseView, WorkItemView | None]:
-        ctx: _Context | None = None
+        now = as_utc(now)
         with self.db.write() as session:
-            case = session.scalar(
-                select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
-            )
-            assert case is not None
+            row = session.execute(
+                query.with_for_update(of=Case).execution_options(populate_existing=True)
+            ).first()
+            if row is None:
+                raise missing
+            case, unit_code, unit_path = row[0], row[1], row[2]
+            item = row[3] if len(row) > 3 else None
             if expected_version is not None and case.version != expected_version:
                 raise CaseConflict(
                     f"case {case.dossier_code} changed since you read it (version {expected_version}, "
                     f"now {case.version}); reload it and try again",
                     case=case.dossier_code,
                 )
-            version = session.get(ProcedureVersion, case.procedure_version_id)
-            unit = session.get(OrgUnit, case.org_unit_id)
-            assert version is not None and unit is not None
-            ctx = _Context(
-                session, case, load_principal(session, actor), self.catalog.compiled(version), version, unit, now
-            )
+            info = self.catalog.info(session, case.procedure_version_id)
+            principal = load_principal(session, actor)
+            ctx = _Context(session, case, principal, info, unit_code, unit_path, now, item=item)
             try:
                 drafts = body(ctx)
-                if case.status != "running" and drafts:
-                    raise CaseClosed(f"case {case.dossier_code} is {case.status}", case=case.dossier_code)
-                changed = ctx.workflow is not None
                 if drafts:
-                    self._finish(ctx, drafts, workflow_changed=changed)
+                    if case.status != "running":
+                        raise CaseClosed(f"case {case.dossier_code} is {case.status}", case=case.dossier_code)
+                    self._finish(ctx, drafts)
                 view = self._case_view(ctx)
-                item_view = _item_view(ctx, item_id) if item_id is not None else None
+                item_view = work_item_view(item, case, info.procedure_code, unit_code) if item is not None else None
             except BaseException:
                 ctx.workflow = None
                 raise
         if ctx.workflow is not None:
-            self.cache.put(case_id, ctx.case.version, ctx.workflow)
+            self.cache.put(case.id, case.version, ctx.workflow)
         return view, item_view
 
     def _workflow(self, ctx: _Context) -> CaseWorkflow:
@@ -428,27 +431,27 @@ class CaseService:
             raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
         workflow = self.cache.take(ctx.case.id, ctx.case.version)
         if workflow is None:
-            workflow = restore_from_snapshot(ctx.compiled, ctx.case.snapshot, self.sandbox, self.connectors)
+            workflow = restore_from_snapshot(
+                ctx.compiled, ctx.case.uid, ctx.case.snapshot, self.sandbox, self.connectors
+            )
             later = events_after(ctx.session, ctx.case.id, ctx.case.snapshot_seq)
             replay(workflow, group_commands(later), self.connectors)
         workflow.use_ledger(ServiceLedger(self.connectors))
         ctx.workflow = workflow
         return workflow
 
-    def _finish(
-        self, ctx: _Context, drafts: list[EventDraft], *, workflow_changed: bool, force_snapshot: bool = False
-    ) -> None:
+    def _finish(self, ctx: _Context, drafts: list[EventDraft]) -> None:
         case = ctx.case
         actor = ctx.principal.username
         append_events(ctx.session, case, ctx.now, actor, drafts)
-        if workflow_changed and ctx.workflow is not None:
-            workflow = ctx.workflow
-            allowances = _allowances(ctx.version.manual)
-            sync_work_items(ctx.session, case, workflow, drafts, ctx.now, actor, allowances)
+        workflow = ctx.workflow
+        if workflow is not None:
+            open_tasks = workflow.open_tasks()
+            sync_work_items(ctx.session, case, drafts, ctx.now, actor, ctx.info.step_allowances)
             sync_timers(ctx.session, case, workflow)
-            update_header(case, workflow, drafts, ctx.now)
+            update_header(case, workflow, open_tasks, drafts, ctx.now)
             case.commands_since_snapshot += 1
-            if force_snapshot or case.commands_since_snapshot >= self.snapshot_every or case.status != "running":
+            if case.commands_since_snapshot >= self.snapshot_every and case.status == "running":
                 case.snapshot = json.dumps(workflow.dump(), sort_keys=True)
                 case.snapshot_seq = case.last_seq
                 case.commands_since_snapshot = 0
@@ -460,7 +463,7 @@ class CaseService:
     # -- helpers --------------------------------------------------------------------------
 
     def _require_item_role(self, ctx: _Context, item: WorkItem, verb: str) -> None:
-        require_role(ctx.principal, [item.role], ctx.unit.path, f"{verb} '{item.name}' ({item.ref})")
+        require_role(ctx.principal, [item.role], ctx.unit_path, f"{verb} '{item.name}' ({item.ref})")
 
     @staticmethod
     def _validated(compiled: CompiledProcedure, item: WorkItem, data: dict[str, Any]) -> dict[str, Any]:
@@ -475,18 +478,7 @@ class CaseService:
         return {}
 
     def _case_view(self, ctx: _Context) -> CaseView:
-        from engine.queries import case_view
-
-        return case_view(ctx.session, ctx.case)
-
-
-def _allowances(manual: dict[str, Any]) -> dict[str, int]:
-    steps = manual.get("steps") or []
-    return {
-        str(step["id"]): int(step["allowance_days"])
-        for step in steps
-        if isinstance(step, dict) and "id" in step and "allowance_days" in step
-    }
+        return case_view_of(ctx.session, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)
 
 
 def _checked_input(data: Any, what: str) -> dict[str, Any]:
@@ -508,11 +500,3 @@ def _held_message(item: WorkItem) -> str:
     if item.state == "completed":
         return f"work item {item.id} ({item.name}) was already completed by {item.closed_by}"
     return f"work item {item.id} ({item.name}) is {item.state}"
-
-
-def _item_view(ctx: _Context, item_id: int) -> WorkItemView:
-    from engine.queries import work_item_view
-
-    item = ctx.session.get(WorkItem, item_id)
-    assert item is not None
-    return work_item_view(item, ctx.case, ctx.version, ctx.unit)

@@ -7,6 +7,8 @@ version. Running cases stay on the version they started with.
 from __future__ import annotations
 
 import base64
+import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +23,53 @@ from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_pac
 from engine.views import ImportResult, ProcedureVersionView
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a command needs of a procedure version; immutable once stored."""
+
+    id: int
+    procedure_code: str
+    version: int
+    manual: dict[str, Any]
+    compiled: CompiledProcedure
+
+    @property
+    def step_allowances(self) -> dict[str, int]:
+        steps = self.manual.get("steps") or []
+        return {
+            str(step["id"]): int(step["allowance_days"])
+            for step in steps
+            if isinstance(step, dict) and "id" in step and "allowance_days" in step
+        }
+
+
 class ProcedureCatalog:
     """Stored procedure versions and their compiled, cached specs."""
 
     def __init__(self, db: Database, cache: SpecCache | None = None) -> None:
         self.db = db
         self.cache = cache or SpecCache()
+        self._infos: dict[int, VersionInfo] = {}
+        self._lock = threading.Lock()
+
+    def info(self, session: Session, version_id: int) -> VersionInfo:
+        """Version facts by id, loaded once per process (versions never change content).
+
+        Raises:
+            ProcedureNotFound: no version has that id.
+        """
+        with self._lock:
+            found = self._infos.get(version_id)
+        if found is not None:
+            return found
+        row = session.get(ProcedureVersion, version_id)
+        if row is None:
+            raise ProcedureNotFound(f"no procedure version with id {version_id}")
+        code = session.scalar(select(Procedure.code).where(Procedure.id == row.procedure_id))
+        info = VersionInfo(row.id, str(code), row.version, dict(row.manual), self.compiled(row))
+        with self._lock:
+            self._infos[version_id] = info
+        return info
 
     def import_package(self, actor: str, files: PackageFiles, now: datetime, *, publish: bool = False) -> ImportResult:
         """Store a package as a new draft version (or return the identical one).

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from engine.case_workflow import CaseWorkflow, EventDraft
+from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.persistence.models import Case, Timer, WorkItem
 from engine.specs import DEFAULT_STARTER_ROLE
 from engine.spiff_time import parse_due
@@ -22,64 +22,61 @@ from engine.spiff_time import parse_due
 def sync_work_items(
     session: Session,
     case: Case,
-    workflow: CaseWorkflow,
     drafts: Sequence[EventDraft],
     now: datetime,
     actor: str,
     allowances: dict[str, int],
 ) -> None:
-    """Open rows for newly ready tasks; close rows whose task completed or was cancelled."""
-    open_rows = {
-        row.ref: row
-        for row in session.scalars(
-            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state.in_(("open", "claimed")))
-        )
-    }
-    cancelled = {d.payload.get("ref") for d in drafts if d.kind == "task_cancelled"}
-    current = {task.ref: task for task in workflow.open_tasks()}
-    for ref, row in open_rows.items():
-        if ref in current:
-            continue
-        row.state = "cancelled" if ref in cancelled else "completed"
-        row.closed_at, row.closed_by = now, actor
+    """Apply the command's events to the work-item rows: close, cancel, open."""
+    completed = [d.payload["ref"] for d in drafts if d.kind == "task_completed"]
+    cancelled = [d.payload["ref"] for d in drafts if d.kind == "task_cancelled"]
+    for state, refs in (("completed", completed), ("cancelled", cancelled)):
+        if refs:
+            session.execute(
+                update(WorkItem)
+                .where(WorkItem.case_id == case.id, WorkItem.ref.in_(refs), WorkItem.state.in_(("open", "claimed")))
+                .values(state=state, closed_at=now, closed_by=actor)
+                .execution_options(synchronize_session=False)
+            )
     new_rows = [
         {
             "case_id": case.id,
-            "ref": task.ref,
-            "element_id": task.element_id,
-            "name": task.name,
-            "role": task.lane or DEFAULT_STARTER_ROLE,
+            "ref": d.payload["ref"],
+            "element_id": d.element_id,
+            "name": d.payload.get("name") or d.element_id,
+            "role": d.payload.get("lane") or DEFAULT_STARTER_ROLE,
             "org_unit_id": case.org_unit_id,
-            "form": task.form,
+            "form": d.payload.get("form"),
             "state": "open",
             "assignee": None,
             "ready_at": now,
-            "due_at": now + timedelta(days=allowances[task.element_id]) if task.element_id in allowances else None,
+            "due_at": now + timedelta(days=allowances[str(d.element_id)]) if d.element_id in allowances else None,
         }
-        for ref, task in current.items()
-        if ref not in open_rows
+        for d in drafts
+        if d.kind == "task_ready"
     ]
     if new_rows:
         session.execute(insert(WorkItem), new_rows)
 
 
 def sync_timers(session: Session, case: Case, workflow: CaseWorkflow) -> None:
-    """Make the case's timer rows equal the timers its workflow waits on."""
+    """Make the case's timer rows equal the timers its workflow waits on (only on change)."""
     pending = {t.ref: t for t in workflow.pending_timers()}
-    existing = {row.ref: row for row in session.scalars(select(Timer).where(Timer.case_id == case.id))}
-    gone = [row.id for ref, row in existing.items() if ref not in pending]
-    if gone:
-        session.execute(delete(Timer).where(Timer.id.in_(gone)))
+    if workflow.synced_timers is not None and workflow.synced_timers == frozenset(pending):
+        return
+    session.execute(delete(Timer).where(Timer.case_id == case.id))
     rows = [
         {"case_id": case.id, "ref": ref, "element_id": t.element_id, "due_at": parse_due(t.due_at)}
         for ref, t in pending.items()
-        if ref not in existing
     ]
     if rows:
         session.execute(insert(Timer), rows)
+    workflow.synced_timers = frozenset(pending)
 
 
-def update_header(case: Case, workflow: CaseWorkflow, drafts: Sequence[EventDraft], now: datetime) -> None:
+def update_header(
+    case: Case, workflow: CaseWorkflow, open_tasks: Sequence[OpenTask], drafts: Sequence[EventDraft], now: datetime
+) -> None:
     """Status, outcome, current step and the case data fold."""
     data = dict(case.data or {})
     for draft in drafts:
@@ -90,7 +87,7 @@ def update_header(case: Case, workflow: CaseWorkflow, drafts: Sequence[EventDraf
             case.status, case.outcome, case.closed_at = "completed", draft.payload.get("outcome"), now
         elif draft.kind == "case_cancelled":
             case.status, case.outcome, case.closed_at = "cancelled", "Cancelled", now
-    steps = sorted({task.name for task in workflow.open_tasks()})
+    steps = sorted({task.name for task in open_tasks})
     if case.status == "running":
         waiting = sorted(workflow.waiting_messages())
         case.current_step = ", ".join(steps) or (f"waiting for {', '.join(waiting)}" if waiting else "")

@@ -51,16 +51,17 @@ class CaseQueries:
             if not conditions:
                 return []
             query = (
-                select(WorkItem, Case, ProcedureVersion, OrgUnit)
+                select(WorkItem, Case, Procedure.code, OrgUnit.code)
                 .join(Case, Case.id == WorkItem.case_id)
                 .join(ProcedureVersion, ProcedureVersion.id == Case.procedure_version_id)
+                .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
                 .join(OrgUnit, OrgUnit.id == WorkItem.org_unit_id)
                 .where(WorkItem.state.in_(("open", "claimed")), or_(*conditions))
                 .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.ready_at, WorkItem.id)
             )
             if not include_claimed_by_others:
                 query = query.where(or_(WorkItem.assignee.is_(None), WorkItem.assignee == principal.username))
-            return [work_item_view(item, case, version, unit) for item, case, version, unit in session.execute(query)]
+            return [work_item_view(item, case, code, unit) for item, case, code, unit in session.execute(query)]
 
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
         """The most recently updated cases ``actor`` may see."""
@@ -143,18 +144,28 @@ def _visible_case(session: Session, principal: Principal, dossier_code: str) -> 
 
 
 def case_view(session: Session, case: Case) -> CaseView:
-    version = session.get(ProcedureVersion, case.procedure_version_id)
-    unit = session.get(OrgUnit, case.org_unit_id)
-    assert version is not None and unit is not None
+    """The view of a case row (one small query for its procedure and unit)."""
+    code, version, unit_code = session.execute(
+        select(Procedure.code, ProcedureVersion.version, OrgUnit.code)
+        .select_from(Case)
+        .join(ProcedureVersion, ProcedureVersion.id == Case.procedure_version_id)
+        .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+        .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+        .where(Case.id == case.id)
+    ).one()
+    return case_view_of(session, case, code, version, unit_code)
+
+
+def case_view_of(session: Session, case: Case, procedure_code: str, version: int, unit_code: str) -> CaseView:
+    """The view of a case row whose procedure and unit are already known."""
     items = session.scalars(
         select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state.in_(("open", "claimed"))).order_by(WorkItem.id)
     ).all()
-    procedure_code = _procedure_code(session, version)
     return CaseView(
         dossier_code=case.dossier_code,
         procedure_code=procedure_code,
-        procedure_version=version.version,
-        unit_code=unit.code,
+        procedure_version=version,
+        unit_code=unit_code,
         status=case.status,  # type: ignore[arg-type]
         outcome=case.outcome,
         current_step=case.current_step,
@@ -163,22 +174,20 @@ def case_view(session: Session, case: Case) -> CaseView:
         closed_at=as_utc_naive(case.closed_at) if case.closed_at else None,
         updated_at=as_utc_naive(case.updated_at),
         version=case.version,
-        open_items=tuple(work_item_view(item, case, version, unit, procedure_code) for item in items),
+        open_items=tuple(work_item_view(item, case, procedure_code, unit_code) for item in items),
     )
 
 
-def work_item_view(
-    item: WorkItem, case: Case, version: ProcedureVersion, unit: OrgUnit, procedure_code: str | None = None
-) -> WorkItemView:
+def work_item_view(item: WorkItem, case: Case, procedure_code: str, unit_code: str) -> WorkItemView:
     return WorkItemView(
         id=item.id,
         case_code=case.dossier_code,
-        procedure_code=procedure_code or version.files.get("code", ""),
+        procedure_code=procedure_code,
         ref=item.ref,
         element_id=item.element_id,
         name=item.name,
         role=item.role,
-        unit_code=unit.code,
+        unit_code=unit_code,
         form=item.form,
         state=item.state,  # type: ignore[arg-type]
         assignee=item.assignee,
@@ -188,7 +197,3 @@ def work_item_view(
         closed_by=item.closed_by,
         case_version=case.version,
     )
-
-
-def _procedure_code(session: Session, version: ProcedureVersion) -> str:
-    return str(session.scalar(select(Procedure.code).where(Procedure.id == version.procedure_id)))

@@ -55,8 +55,11 @@ def group_commands(events: Sequence[CaseEvent]) -> list[RecordedCommand]:
 
 
 def restore_from_snapshot(
-    compiled: CompiledProcedure, snapshot: str, sandbox: Sandbox, registry: ConnectorRegistry
+    compiled: CompiledProcedure, case_uid: str, snapshot: str, sandbox: Sandbox, registry: ConnectorRegistry
 ) -> CaseWorkflow:
+    """The workflow as of the snapshot; a case without one starts from its first event."""
+    if not snapshot:
+        return CaseWorkflow.begin(compiled, case_uid, sandbox, ServiceLedger(registry))
     return CaseWorkflow.restore(compiled, json.loads(snapshot), sandbox, ServiceLedger(registry))
 
 

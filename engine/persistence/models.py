@@ -128,7 +128,7 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
-    snapshot: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[str] = mapped_column(Text, deferred=True)
     snapshot_seq: Mapped[int] = mapped_column(Integer)
     commands_since_snapshot: Mapped[int] = mapped_column(Integer, default=0)
 

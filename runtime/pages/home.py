@@ -35,7 +35,6 @@ else:
             for v in versions
         ],
         hide_index=True,
-        use_container_width=True,
     )
 
 st.subheader("Recent cases")
@@ -56,5 +55,4 @@ else:
             for c in cases
         ],
         hide_index=True,
-        use_container_width=True,
     )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine import OneStop
-from engine.errors import FormInvalid, MessageNotExpected
+from engine.errors import CaseClosed, FormInvalid, MessageNotExpected
 from tests.conftest import T0
 from tests.procedures.driver import CaseDriver
 
@@ -77,6 +77,8 @@ def test_supplied_documents_continue_to_review(driver: CaseDriver, onestop: OneS
     driver.complete("request_supplement", REQUEST)
     assert driver.open_elements() == []
     assert "waiting for documents_supplied" in driver.case().current_step
+    with pytest.raises(MessageNotExpected, match="documents_supplied"):
+        onestop.cases.deliver_message("somchai", driver.code, "plans_amended", driver.now, {})
     driver.deliver("documents_supplied", {"received_on": "2026-03-10", "items": INCOMPLETE["missing_items"]})
     driver.complete("check_supplement", {"supplement_complete": True, "notes": "All items supplied."})
     review_and_approve(driver)
@@ -92,7 +94,7 @@ def test_unanswered_supplement_request_returns_the_dossier_after_15_days(driver:
     assert driver.wait(days=1, minutes=1) != []
     case = driver.case()
     assert (case.status, case.outcome) == ("completed", "Dossier returned (no supplement)")
-    with pytest.raises(MessageNotExpected):
+    with pytest.raises(CaseClosed):
         onestop.cases.deliver_message("somchai", driver.code, "documents_supplied", driver.now, {})
     assert_verifies(onestop)
 
