@@ -50,7 +50,8 @@ def _read(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise _invalid(
-            f"{path.name} is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB", file=path.name
+            f"{path.name} is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB",
+            file=path.name,
         )
     return path.read_bytes()
 
@@ -65,11 +66,15 @@ def _read_manual(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise _invalid(f"{MANUAL_FILE} is not valid YAML: {getattr(exc, 'problem', exc)}", file=MANUAL_FILE, line=line) from exc
+        raise _invalid(
+            f"{MANUAL_FILE} is not valid YAML: {getattr(exc, 'problem', exc)}", file=MANUAL_FILE, line=line
+        ) from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise _invalid(f"{MANUAL_FILE} must be a mapping of fields, not a {type(loaded).__name__}", file=MANUAL_FILE)
+        raise _invalid(
+            f"{MANUAL_FILE} must be a mapping of fields, not a {type(loaded).__name__}", file=MANUAL_FILE
+        )
     return loaded
 
 
@@ -77,6 +82,10 @@ def _code_from(name: str) -> str:
     return name.strip().lower().replace(" ", "_")
 
 
-def _invalid(message: str, *, file: str | None = None, line: int | None = None, hint: str | None = None) -> ProcedureInvalid:
-    finding = Finding(severity="error", code="package-unreadable", message=message, file=file, line=line, hint=hint)
+def _invalid(
+    message: str, *, file: str | None = None, line: int | None = None, hint: str | None = None
+) -> ProcedureInvalid:
+    finding = Finding(
+        severity="error", code="package-unreadable", message=message, file=file, line=line, hint=hint
+    )
     return ProcedureInvalid(message, findings=[finding])

@@ -44,10 +44,14 @@ def verify_chains(db: Database, dossier_code: str | None = None) -> VerifyReport
                     continue
                 if event.seq != expected_seq:
                     problem = ChainProblem(
-                        dossier_code=code, seq=expected_seq, reason=f"event seq {expected_seq} is missing (found {event.seq})"
+                        dossier_code=code,
+                        seq=expected_seq,
+                        reason=f"event seq {expected_seq} is missing (found {event.seq})",
                     )
                 elif event.prev_hash != prev:
-                    problem = ChainProblem(dossier_code=code, seq=event.seq, reason="prev_hash does not match the previous event")
+                    problem = ChainProblem(
+                        dossier_code=code, seq=event.seq, reason="prev_hash does not match the previous event"
+                    )
                 else:
                     digest = event_hash(
                         case_uid=uid,
@@ -61,7 +65,9 @@ def verify_chains(db: Database, dossier_code: str | None = None) -> VerifyReport
                     )
                     if digest != event.hash:
                         problem = ChainProblem(
-                            dossier_code=code, seq=event.seq, reason="hash does not match the event's contents"
+                            dossier_code=code,
+                            seq=event.seq,
+                            reason="hash does not match the event's contents",
                         )
                 prev = event.hash
                 expected_seq = event.seq + 1

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, user_by_name
 from engine.errors import PermissionDenied
-from engine.persistence.models import OrgUnit, RoleGrant
+from engine.persistence.models import OrgUnit, RoleGrant, User
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ class Principal:
 
 SYSTEM = Principal(SYSTEM_ACTOR, frozenset(), is_system=True)
 
+_GRANTS = (
+    select(User.active, RoleGrant.role, OrgUnit.path)
+    .select_from(User)
+    .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+    .outerjoin(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+    .where(User.username == bindparam("username"))
+)
+
 
 def load_principal(session: Session, username: str) -> Principal:
     """The user ``username`` with their grants.
@@ -58,13 +66,10 @@ def load_principal(session: Session, username: str) -> Principal:
     """
     if username == SYSTEM_ACTOR:
         return SYSTEM
-    user = user_by_name(session, username)
-    rows = session.execute(
-        select(RoleGrant.role, OrgUnit.path)
-        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
-        .where(RoleGrant.user_id == user.id)
-    ).all()
-    return Principal(user.username, frozenset((role, path) for role, path in rows))
+    rows = session.connection().execute(_GRANTS, {"username": username}).all()
+    if not rows or not rows[0].active:
+        user_by_name(session, username)  # raises UserNotFound with the usual message
+    return Principal(username, frozenset((row.role, row.path) for row in rows if row.role is not None))
 
 
 def require_role(principal: Principal, roles: Iterable[str], unit_path: str, action: str) -> None:

@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
@@ -132,7 +132,12 @@ class CaseWorkflow:
         return cls(compiled, workflow, sandbox, ledger, ids, dict(state["refs"]), dict(state["occurrences"]))
 
     def dump(self) -> dict[str, Any]:
-        """Snapshot: SpiffWorkflow state (spec by reference) plus our naming bookkeeping."""
+        """Snapshot: SpiffWorkflow state (spec by reference) plus our naming bookkeeping.
+
+        Serialise it without sorting keys: the order of SpiffWorkflow's task dictionary
+        is the order in which a step's consequences are reported, and a restored case
+        must report them exactly as the live one did.
+        """
         return {
             "case_uid": str(self.ids.case_uid),
             "ids_issued": self.ids.issued,
@@ -191,7 +196,9 @@ class CaseWorkflow:
             raise MessageNotExpected(f"the case is not waiting for '{message}' (it waits for: {expected})")
 
         def action() -> None:
-            self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload=copy.deepcopy(payload)))
+            self.workflow.send_event(
+                BpmnEvent(MessageEventDefinition(message), payload=copy.deepcopy(payload))
+            )
 
         return self._step(now, action)
 
@@ -207,7 +214,9 @@ class CaseWorkflow:
 
     def open_tasks(self) -> list[OpenTask]:
         tasks = []
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in self._all_tasks():
+            if task.state != TaskState.READY or not task.task_spec.manual:
+                continue
             ref = self.refs.get(str(task.id))
             if ref is None:
                 continue
@@ -258,6 +267,16 @@ class CaseWorkflow:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _all_tasks(self) -> Iterator[Task]:
+        """Every task of the case, top workflow and subprocesses, in creation order.
+
+        A plain pass over SpiffWorkflow's task dictionaries: several times cheaper than
+        its tree iterator, and just as deterministic.
+        """
+        yield from self.workflow.tasks.values()
+        for subprocess in self.workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
+
     def _waiting_tasks(self) -> Iterator[Task]:
         for task in list(self.workflow.event_manager.tasks.values()):
             if task.state == TaskState.WAITING:
@@ -273,7 +292,7 @@ class CaseWorkflow:
         raise TaskNotReady(f"work item '{ref}' is not open")
 
     def _step(self, now: datetime, action: Callable[[], Any], run_engine: bool = True) -> list[EventDraft]:
-        before = {task.id: task.state for task in self.workflow.get_tasks()}
+        before = {task.id: task.state for task in self._all_tasks()}
         try:
             with deterministic(now, self.ids):
                 action()
@@ -294,7 +313,7 @@ class CaseWorkflow:
         drafts: list[EventDraft] = []
         present: set[uuid.UUID] = set()
         end_reached: Task | None = None
-        for task in self.workflow.get_tasks():
+        for task in self._all_tasks():
             present.add(task.id)
             was = before.get(task.id)
             if task.state == was:
@@ -333,7 +352,12 @@ class CaseWorkflow:
             return EventDraft(
                 "task_ready",
                 element,
-                {"ref": ref, "name": spec.bpmn_name or element, "lane": spec.lane, "form": info.form if info else None},
+                {
+                    "ref": ref,
+                    "name": spec.bpmn_name or element,
+                    "lane": spec.lane,
+                    "form": info.form if info else None,
+                },
             )
         if state == TaskState.WAITING and _is_timer(spec):
             ref = self._name(task)

@@ -19,13 +19,24 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal, require_role, require_system
+from engine.case_records import (
+    CaseRecord,
+    ItemRecord,
+    LockedCase,
+    insert_case,
+    load_snapshot,
+    lock_by_code,
+    lock_by_item,
+    save_case,
+    save_item,
+)
 from engine.case_workflow import CaseWorkflow, EventDraft
 from engine.clock import as_utc
 from engine.connectors import ConnectorRegistry, ServiceLedger
@@ -46,7 +57,7 @@ from engine.event_chain import GENESIS, canonical_json
 from engine.event_store import append_events, events_after
 from engine.forms import validate_form
 from engine.persistence.database import Database
-from engine.persistence.models import Case, OrgUnit, Timer, WorkItem
+from engine.persistence.models import Case, Timer
 from engine.procedures import ProcedureCatalog, VersionInfo
 from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
 from engine.queries import case_view_of, work_item_view
@@ -61,19 +72,17 @@ APPLICANT_FIELDS = ("applicant_name", "national_id", "citizen_id", "phone")
 CANCEL_ROLES = ("intake_officer", "approver")
 ASSIGN_ROLES = ("approver", "admin")
 
-T = TypeVar("T")
-
 
 @dataclass
 class _Context:
     session: Session
-    case: Case
+    case: CaseRecord
     principal: Principal
     info: VersionInfo
     unit_code: str
     unit_path: str
     now: datetime
-    item: WorkItem | None = None
+    item: ItemRecord | None = None
     workflow: CaseWorkflow | None = None
 
     @property
@@ -112,7 +121,12 @@ class CaseService:
     # -- commands -------------------------------------------------------------------------
 
     def start_case(
-        self, actor: str, procedure_code: str, unit_code: str, now: datetime, data: dict[str, Any] | None = None
+        self,
+        actor: str,
+        procedure_code: str,
+        unit_code: str,
+        now: datetime,
+        data: dict[str, Any] | None = None,
     ) -> CaseView:
         """Receive a dossier: issue its code, start the workflow, open the first tasks.
 
@@ -130,9 +144,12 @@ class CaseService:
             unit = unit_by_code(session, unit_code)
             row = self.catalog.published_row(session, procedure_code)
             info = self.catalog.info(session, row.id)
-            require_role(principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases")
+            require_role(
+                principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases"
+            )
             code = next_dossier_code(session, unit, now)
-            case = Case(
+            case = CaseRecord(
+                id=0,
                 uid=str(uuid.uuid4()),
                 dossier_code=code,
                 procedure_version_id=row.id,
@@ -140,25 +157,35 @@ class CaseService:
                 applicant={k: data[k] for k in APPLICANT_FIELDS if k in data},
                 data={},
                 status="running",
+                outcome=None,
                 current_step="",
+                closed_at=None,
                 received_at=now,
-                appointment_date=appointment_date(now, info.manual.get("time_limit"), ZoneInfo(unit.timezone)),
+                appointment_date=appointment_date(
+                    now, info.manual.get("time_limit"), ZoneInfo(unit.timezone)
+                ),
                 updated_at=now,
                 version=0,
                 last_seq=0,
                 last_hash=GENESIS,
-                snapshot="",
                 snapshot_seq=0,
                 commands_since_snapshot=0,
             )
-            session.add(case)
-            session.flush()
-            workflow = CaseWorkflow.begin(info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors))
+            case.id = insert_case(session.connection(), case)
+            workflow = CaseWorkflow.begin(
+                info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors)
+            )
             workflow.synced_timers = frozenset()
             command = EventDraft(
                 "case_started",
                 None,
-                {"procedure": procedure_code, "version": info.version, "unit": unit.code, "dossier_code": code, "data": data},
+                {
+                    "procedure": procedure_code,
+                    "version": info.version,
+                    "unit": unit.code,
+                    "dossier_code": code,
+                    "data": data,
+                },
             )
             ctx = _Context(session, case, principal, info, unit.code, unit.path, now, workflow=workflow)
             self._finish(ctx, [command, *workflow.start(now, data)])
@@ -166,7 +193,9 @@ class CaseService:
         self.cache.put(case.id, case.version, workflow)
         return view
 
-    def claim(self, actor: str, item_id: int, now: datetime, expected_version: int | None = None) -> WorkItemView:
+    def claim(
+        self, actor: str, item_id: int, now: datetime, expected_version: int | None = None
+    ) -> WorkItemView:
         """Take an open work item for oneself.
 
         Raises:
@@ -174,30 +203,34 @@ class CaseService:
             closed), CaseConflict.
         """
 
-        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "claim")
             if item.state == "claimed" and item.assignee == ctx.principal.username:
                 return []
             if item.state != "open":
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             item.state, item.assignee = "claimed", ctx.principal.username
+            save_item(ctx.session.connection(), item)
             return [EventDraft("task_claimed", item.element_id, {"ref": item.ref, "assignee": item.assignee})]
 
         return self._item_command(actor, item_id, now, expected_version, body)
 
-    def release(self, actor: str, item_id: int, now: datetime, expected_version: int | None = None) -> WorkItemView:
+    def release(
+        self, actor: str, item_id: int, now: datetime, expected_version: int | None = None
+    ) -> WorkItemView:
         """Give a claimed work item back to the pool (holder, or an approver/admin).
 
         Raises:
             WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict.
         """
 
-        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             if item.state != "claimed":
                 raise TaskNotReady(f"work item {item.id} is not claimed", ref=item.ref)
             if item.assignee != ctx.principal.username:
                 require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "release someone else's work item")
             previous, item.state, item.assignee = item.assignee, "open", None
+            save_item(ctx.session.connection(), item)
             return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
 
         return self._item_command(actor, item_id, now, expected_version, body)
@@ -211,14 +244,17 @@ class CaseService:
             WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict, UserNotFound.
         """
 
-        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "assign work items")
             if item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             target = load_principal(ctx.session, assignee)
             require_role(target, [item.role], ctx.unit_path, f"receive work item {item.id}")
             item.state, item.assignee = "claimed", target.username
-            return [EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})]
+            save_item(ctx.session.connection(), item)
+            return [
+                EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})
+            ]
 
         return self._item_command(actor, item_id, now, expected_version, body)
 
@@ -243,7 +279,7 @@ class CaseService:
         data = _checked_input(data, "form data")
         found: list[CaseView] = []
 
-        def body(ctx: _Context, item: WorkItem) -> list[EventDraft]:
+        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "complete")
             if item.state == "claimed" and item.assignee != ctx.principal.username:
                 raise TaskNotReady(_held_message(item), ref=item.ref)
@@ -325,7 +361,10 @@ class CaseService:
 
             def body(ctx: _Context, refs: list[str] = refs) -> list[EventDraft]:
                 workflow = self._workflow(ctx)
-                return [EventDraft("timers_due", None, {"refs": sorted(refs)}), *workflow.fire_timers(ctx.now)]
+                return [
+                    EventDraft("timers_due", None, {"refs": sorted(refs)}),
+                    *workflow.fire_timers(ctx.now),
+                ]
 
             try:
                 self._case_command(actor, code, now, None, body)
@@ -342,22 +381,20 @@ class CaseService:
         item_id: int,
         now: datetime,
         expected_version: int | None,
-        body: Callable[[_Context, WorkItem], list[EventDraft]],
+        body: Callable[[_Context, ItemRecord], list[EventDraft]],
         case_out: list[CaseView] | None = None,
     ) -> WorkItemView:
-        query = (
-            select(Case, OrgUnit.code, OrgUnit.path, WorkItem)
-            .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
-            .join(WorkItem, WorkItem.case_id == Case.id)
-            .where(WorkItem.id == item_id)
-        )
-
         def case_body(ctx: _Context) -> list[EventDraft]:
             assert ctx.item is not None
             return body(ctx, ctx.item)
 
         view, item_view = self._run(
-            actor, query, WorkItemNotFound(f"no work item {item_id}", item=item_id), now, expected_version, case_body
+            actor,
+            lambda connection: lock_by_item(connection, item_id),
+            WorkItemNotFound(f"no work item {item_id}", item=item_id),
+            now,
+            expected_version,
+            case_body,
         )
         if case_out is not None:
             case_out.append(view)
@@ -372,19 +409,21 @@ class CaseService:
         expected_version: int | None,
         body: Callable[[_Context], list[EventDraft]],
     ) -> CaseView:
-        query = (
-            select(Case, OrgUnit.code, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
-            .where(Case.dossier_code == dossier_code)
-        )
         missing = CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
-        view, _ = self._run(actor, query, missing, now, expected_version, body)
+        view, _ = self._run(
+            actor,
+            lambda connection: lock_by_code(connection, dossier_code),
+            missing,
+            now,
+            expected_version,
+            body,
+        )
         return view
 
     def _run(
         self,
         actor: str,
-        query: Select[Any],
+        lock: Callable[[Connection], LockedCase | None],
         missing: OneStopError,
         now: datetime,
         expected_version: int | None,
@@ -392,13 +431,10 @@ class CaseService:
     ) -> tuple[CaseView, WorkItemView | None]:
         now = as_utc(now)
         with self.db.write() as session:
-            row = session.execute(
-                query.with_for_update(of=Case).execution_options(populate_existing=True)
-            ).first()
-            if row is None:
+            locked = lock(session.connection())
+            if locked is None:
                 raise missing
-            case, unit_code, unit_path = row[0], row[1], row[2]
-            item = row[3] if len(row) > 3 else None
+            case, item = locked.case, locked.item
             if expected_version is not None and case.version != expected_version:
                 raise CaseConflict(
                     f"case {case.dossier_code} changed since you read it (version {expected_version}, "
@@ -407,7 +443,7 @@ class CaseService:
                 )
             info = self.catalog.info(session, case.procedure_version_id)
             principal = load_principal(session, actor)
-            ctx = _Context(session, case, principal, info, unit_code, unit_path, now, item=item)
+            ctx = _Context(session, case, principal, info, locked.unit_code, locked.unit_path, now, item=item)
             try:
                 drafts = body(ctx)
                 if drafts:
@@ -415,7 +451,11 @@ class CaseService:
                         raise CaseClosed(f"case {case.dossier_code} is {case.status}", case=case.dossier_code)
                     self._finish(ctx, drafts)
                 view = self._case_view(ctx)
-                item_view = work_item_view(item, case, info.procedure_code, unit_code) if item is not None else None
+                item_view = (
+                    work_item_view(item, case, info.procedure_code, locked.unit_code)
+                    if item is not None
+                    else None
+                )
             except BaseException:
                 ctx.workflow = None
                 raise
@@ -431,8 +471,9 @@ class CaseService:
             raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
         workflow = self.cache.take(ctx.case.id, ctx.case.version)
         if workflow is None:
+            snapshot = load_snapshot(ctx.session.connection(), ctx.case.id)
             workflow = restore_from_snapshot(
-                ctx.compiled, ctx.case.uid, ctx.case.snapshot, self.sandbox, self.connectors
+                ctx.compiled, ctx.case.uid, snapshot, self.sandbox, self.connectors
             )
             later = events_after(ctx.session, ctx.case.id, ctx.case.snapshot_seq)
             replay(workflow, group_commands(later), self.connectors)
@@ -443,30 +484,31 @@ class CaseService:
     def _finish(self, ctx: _Context, drafts: list[EventDraft]) -> None:
         case = ctx.case
         actor = ctx.principal.username
-        append_events(ctx.session, case, ctx.now, actor, drafts)
+        connection = ctx.session.connection()
+        append_events(connection, case, ctx.now, actor, drafts)
         workflow = ctx.workflow
+        snapshot = None
         if workflow is not None:
-            open_tasks = workflow.open_tasks()
-            sync_work_items(ctx.session, case, drafts, ctx.now, actor, ctx.info.step_allowances)
-            sync_timers(ctx.session, case, workflow)
-            update_header(case, workflow, open_tasks, drafts, ctx.now)
+            sync_work_items(connection, case, drafts, ctx.now, actor, ctx.info.step_allowances)
+            sync_timers(connection, case, workflow)
+            update_header(case, workflow, workflow.open_tasks(), drafts, ctx.now)
             case.commands_since_snapshot += 1
             if case.commands_since_snapshot >= self.snapshot_every and case.status == "running":
-                case.snapshot = json.dumps(workflow.dump(), sort_keys=True)
+                snapshot = json.dumps(workflow.dump())
                 case.snapshot_seq = case.last_seq
                 case.commands_since_snapshot = 0
         else:
             case.updated_at = ctx.now
         case.version += 1
-        ctx.session.flush()
+        save_case(connection, case, snapshot=snapshot)
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _require_item_role(self, ctx: _Context, item: WorkItem, verb: str) -> None:
+    def _require_item_role(self, ctx: _Context, item: ItemRecord, verb: str) -> None:
         require_role(ctx.principal, [item.role], ctx.unit_path, f"{verb} '{item.name}' ({item.ref})")
 
     @staticmethod
-    def _validated(compiled: CompiledProcedure, item: WorkItem, data: dict[str, Any]) -> dict[str, Any]:
+    def _validated(compiled: CompiledProcedure, item: ItemRecord, data: dict[str, Any]) -> dict[str, Any]:
         schema = compiled.form_for(item.element_id)
         if schema is not None:
             return validate_form(schema, data)
@@ -478,7 +520,9 @@ class CaseService:
         return {}
 
     def _case_view(self, ctx: _Context) -> CaseView:
-        return case_view_of(ctx.session, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)
+        return case_view_of(
+            ctx.session.connection(), ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code
+        )
 
 
 def _checked_input(data: Any, what: str) -> dict[str, Any]:
@@ -494,7 +538,7 @@ def _checked_input(data: Any, what: str) -> dict[str, Any]:
     return parsed
 
 
-def _held_message(item: WorkItem) -> str:
+def _held_message(item: ItemRecord) -> str:
     if item.state == "claimed":
         return f"work item {item.id} ({item.name}) is held by {item.assignee}"
     if item.state == "completed":

@@ -47,7 +47,9 @@ def current_now() -> datetime:
     """
     moment = _injected.get()
     if moment is None:
-        raise ConfigurationError("the engine clock was read outside a command; wrap the call in frozen_at(now)")
+        raise ConfigurationError(
+            "the engine clock was read outside a command; wrap the call in frozen_at(now)"
+        )
     return moment
 
 

@@ -76,7 +76,8 @@ class ServiceLedger:
         if self.replaying is not None:
             if not self.replaying:
                 raise IntegrityError(
-                    f"replay: service task '{element_id}' ran but no recorded answer is left", element_id=element_id
+                    f"replay: service task '{element_id}' ran but no recorded answer is left",
+                    element_id=element_id,
                 )
             recorded = self.replaying.pop(0)
             if (recorded.element_id, recorded.operation) != (element_id, operation):

@@ -47,10 +47,7 @@ class _EngineDatetime(datetime):
     @classmethod
     def now(cls, tz: tzinfo | None = None) -> _EngineDatetime:
         moment = injected_or_wall_clock()
-        if tz is None:
-            moment = moment.astimezone().replace(tzinfo=None)
-        else:
-            moment = moment.astimezone(tz)
+        moment = moment.astimezone().replace(tzinfo=None) if tz is None else moment.astimezone(tz)
         return cls.combine(moment.date(), moment.time(), moment.tzinfo)
 
 
@@ -86,4 +83,3 @@ def deterministic(now: datetime, ids: TaskIdSource) -> Iterator[None]:
             yield
     finally:
         _ids.reset(token)
-

@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from engine.case_workflow import EventDraft
 from engine.event_chain import canonical_json, event_hash
-from engine.persistence.models import Case, CaseEvent
+from engine.case_records import CaseRecord
+from engine.persistence.models import CaseEvent
+
+_INSERT_EVENT = insert(CaseEvent.__table__)
 
 # The kinds whose event *is* the command; everything else is a consequence of one.
 COMMAND_KINDS = frozenset(
@@ -31,10 +34,14 @@ COMMAND_KINDS = frozenset(
     }
 )
 # Commands that change the workflow (the others only change who holds a work item).
-WORKFLOW_COMMANDS = frozenset({"case_started", "task_completed", "message_received", "timers_due", "case_cancelled"})
+WORKFLOW_COMMANDS = frozenset(
+    {"case_started", "task_completed", "message_received", "timers_due", "case_cancelled"}
+)
 
 
-def append_events(session: Session, case: Case, at: datetime, actor: str, drafts: Sequence[EventDraft]) -> None:
+def append_events(
+    connection: Connection, case: CaseRecord, at: datetime, actor: str, drafts: Sequence[EventDraft]
+) -> None:
     """Number, chain and insert ``drafts``; advance the case's ``last_seq``/``last_hash``."""
     rows: list[dict[str, Any]] = []
     seq, prev = case.last_seq, case.last_hash
@@ -66,7 +73,7 @@ def append_events(session: Session, case: Case, at: datetime, actor: str, drafts
         )
         prev = digest
     if rows:
-        session.execute(insert(CaseEvent), rows)
+        connection.execute(_INSERT_EVENT, rows)
     case.last_seq, case.last_hash = seq, prev
 
 

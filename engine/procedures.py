@@ -71,7 +71,9 @@ class ProcedureCatalog:
             self._infos[version_id] = info
         return info
 
-    def import_package(self, actor: str, files: PackageFiles, now: datetime, *, publish: bool = False) -> ImportResult:
+    def import_package(
+        self, actor: str, files: PackageFiles, now: datetime, *, publish: bool = False
+    ) -> ImportResult:
         """Store a package as a new draft version (or return the identical one).
 
         Raises:
@@ -98,7 +100,9 @@ class ProcedureCatalog:
             if existing is None:
                 number = (
                     session.scalar(
-                        select(func.max(ProcedureVersion.version)).where(ProcedureVersion.procedure_id == procedure.id)
+                        select(func.max(ProcedureVersion.version)).where(
+                            ProcedureVersion.procedure_id == procedure.id
+                        )
                     )
                     or 0
                 ) + 1
@@ -134,7 +138,9 @@ class ProcedureCatalog:
             return _view(procedure, row)
 
     @staticmethod
-    def _publish(session: Session, procedure: Procedure, row: ProcedureVersion, actor: str, now: datetime) -> None:
+    def _publish(
+        session: Session, procedure: Procedure, row: ProcedureVersion, actor: str, now: datetime
+    ) -> None:
         session.execute(
             update(ProcedureVersion)
             .where(ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == "published")
@@ -167,7 +173,8 @@ class ProcedureCatalog:
         if row is None:
             known = session.scalars(select(Procedure.code).order_by(Procedure.code)).all()
             raise ProcedureNotFound(
-                f"no published version of procedure '{code}' (known procedures: {', '.join(known) or 'none'})",
+                f"no published version of procedure '{code}' "
+                f"(known procedures: {', '.join(known) or 'none'})",
                 procedure=code,
             )
         return row

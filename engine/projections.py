@@ -10,18 +10,35 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, delete, insert, or_, update
 
 from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
-from engine.persistence.models import Case, Timer, WorkItem
+from engine.case_records import CaseRecord
+from engine.persistence.models import Timer, WorkItem
 from engine.specs import DEFAULT_STARTER_ROLE
 from engine.spiff_time import parse_due
 
 
+_ITEMS = WorkItem.__table__
+_CLOSE_ITEM = (
+    update(_ITEMS)
+    .where(
+        _ITEMS.c.case_id == bindparam("b_case"),
+        _ITEMS.c.ref == bindparam("b_ref"),
+        or_(_ITEMS.c.state == "open", _ITEMS.c.state == "claimed"),
+    )
+    .values(
+        state=bindparam("v_state"), closed_at=bindparam("v_closed_at"), closed_by=bindparam("v_closed_by")
+    )
+)
+_INSERT_ITEM = insert(_ITEMS)
+_DELETE_TIMERS = delete(Timer.__table__).where(Timer.__table__.c.case_id == bindparam("case_id"))
+_INSERT_TIMER = insert(Timer.__table__)
+
+
 def sync_work_items(
-    session: Session,
-    case: Case,
+    connection: Connection,
+    case: CaseRecord,
     drafts: Sequence[EventDraft],
     now: datetime,
     actor: str,
@@ -32,11 +49,18 @@ def sync_work_items(
     cancelled = [d.payload["ref"] for d in drafts if d.kind == "task_cancelled"]
     for state, refs in (("completed", completed), ("cancelled", cancelled)):
         if refs:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.case_id == case.id, WorkItem.ref.in_(refs), WorkItem.state.in_(("open", "claimed")))
-                .values(state=state, closed_at=now, closed_by=actor)
-                .execution_options(synchronize_session=False)
+            connection.execute(
+                _CLOSE_ITEM,
+                [
+                    {
+                        "b_case": case.id,
+                        "b_ref": ref,
+                        "v_state": state,
+                        "v_closed_at": now,
+                        "v_closed_by": actor,
+                    }
+                    for ref in refs
+                ],
             )
     new_rows = [
         {
@@ -50,32 +74,38 @@ def sync_work_items(
             "state": "open",
             "assignee": None,
             "ready_at": now,
-            "due_at": now + timedelta(days=allowances[str(d.element_id)]) if d.element_id in allowances else None,
+            "due_at": now + timedelta(days=allowances[str(d.element_id)])
+            if d.element_id in allowances
+            else None,
         }
         for d in drafts
         if d.kind == "task_ready"
     ]
     if new_rows:
-        session.execute(insert(WorkItem), new_rows)
+        connection.execute(_INSERT_ITEM, new_rows)
 
 
-def sync_timers(session: Session, case: Case, workflow: CaseWorkflow) -> None:
+def sync_timers(connection: Connection, case: CaseRecord, workflow: CaseWorkflow) -> None:
     """Make the case's timer rows equal the timers its workflow waits on (only on change)."""
     pending = {t.ref: t for t in workflow.pending_timers()}
     if workflow.synced_timers is not None and workflow.synced_timers == frozenset(pending):
         return
-    session.execute(delete(Timer).where(Timer.case_id == case.id))
+    connection.execute(_DELETE_TIMERS, {"case_id": case.id})
     rows = [
         {"case_id": case.id, "ref": ref, "element_id": t.element_id, "due_at": parse_due(t.due_at)}
         for ref, t in pending.items()
     ]
     if rows:
-        session.execute(insert(Timer), rows)
+        connection.execute(_INSERT_TIMER, rows)
     workflow.synced_timers = frozenset(pending)
 
 
 def update_header(
-    case: Case, workflow: CaseWorkflow, open_tasks: Sequence[OpenTask], drafts: Sequence[EventDraft], now: datetime
+    case: CaseRecord,
+    workflow: CaseWorkflow,
+    open_tasks: Sequence[OpenTask],
+    drafts: Sequence[EventDraft],
+    now: datetime,
 ) -> None:
     """Status, outcome, current step and the case data fold."""
     data = dict(case.data or {})

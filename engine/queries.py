@@ -8,19 +8,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Connection, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
+from engine.case_records import CaseRecord, ItemRecord, open_items
 from engine.clock import as_utc
 from engine.errors import CaseNotFound, PermissionDenied
 from engine.event_store import payload_of
 from engine.persistence.database import Database
-from engine.persistence.models import AccessLogEntry, Case, CaseEvent, OrgUnit, Procedure, ProcedureVersion, WorkItem
+from engine.persistence.models import (
+    AccessLogEntry,
+    Case,
+    CaseEvent,
+    OrgUnit,
+    Procedure,
+    ProcedureVersion,
+    WorkItem,
+)
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 
 READ_ROLES_EVERYWHERE = ("auditor",)
-PERSONAL_FIELDS = frozenset({"national_id", "citizen_id", "phone", "applicant_name", "date_of_birth", "address"})
+PERSONAL_FIELDS = frozenset(
+    {"national_id", "citizen_id", "phone", "applicant_name", "date_of_birth", "address"}
+)
 
 
 class CaseQueries:
@@ -47,7 +58,9 @@ class CaseQueries:
             principal = load_principal(session, actor)
             conditions = []
             for role, path in principal.grants:
-                conditions.append((WorkItem.role == role) & or_(OrgUnit.path == path, OrgUnit.path.like(f"{path}/%")))
+                conditions.append(
+                    (WorkItem.role == role) & or_(OrgUnit.path == path, OrgUnit.path.like(f"{path}/%"))
+                )
             if not conditions:
                 return []
             query = (
@@ -61,18 +74,24 @@ class CaseQueries:
             )
             if not include_claimed_by_others:
                 query = query.where(or_(WorkItem.assignee.is_(None), WorkItem.assignee == principal.username))
-            return [work_item_view(item, case, code, unit) for item, case, code, unit in session.execute(query)]
+            return [
+                work_item_view(item, case, code, unit) for item, case, code, unit in session.execute(query)
+            ]
 
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
         """The most recently updated cases ``actor`` may see."""
         with self.db.read() as session:
             principal = load_principal(session, actor)
-            query = select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
+            query = (
+                select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
+            )
             if not principal.roles & set(READ_ROLES_EVERYWHERE):
                 paths = {path for _, path in principal.grants}
                 if not paths:
                     return []
-                query = query.where(or_(*(or_(OrgUnit.path == p, OrgUnit.path.like(f"{p}/%")) for p in paths)))
+                query = query.where(
+                    or_(*(or_(OrgUnit.path == p, OrgUnit.path.like(f"{p}/%")) for p in paths))
+                )
             return [case_view(session, case) for case in session.scalars(query.limit(limit))]
 
     def events(self, actor: str, dossier_code: str) -> list[EventView]:
@@ -84,7 +103,9 @@ class CaseQueries:
         with self.db.read() as session:
             principal = load_principal(session, actor)
             case = _visible_case(session, principal, dossier_code)
-            rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
+            rows = session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+            )
             return [
                 EventView(
                     seq=e.seq,
@@ -132,7 +153,9 @@ def as_utc_naive(moment: datetime) -> datetime:
 
 def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
     row = session.execute(
-        select(Case, OrgUnit).join(OrgUnit, OrgUnit.id == Case.org_unit_id).where(Case.dossier_code == dossier_code)
+        select(Case, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
+        .where(Case.dossier_code == dossier_code)
     ).first()
     if row is not None:
         case, unit = row
@@ -153,14 +176,14 @@ def case_view(session: Session, case: Case) -> CaseView:
         .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
         .where(Case.id == case.id)
     ).one()
-    return case_view_of(session, case, code, version, unit_code)
+    return case_view_of(session.connection(), case, code, version, unit_code)
 
 
-def case_view_of(session: Session, case: Case, procedure_code: str, version: int, unit_code: str) -> CaseView:
+def case_view_of(
+    connection: Connection, case: Case | CaseRecord, procedure_code: str, version: int, unit_code: str
+) -> CaseView:
     """The view of a case row whose procedure and unit are already known."""
-    items = session.scalars(
-        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state.in_(("open", "claimed"))).order_by(WorkItem.id)
-    ).all()
+    items = open_items(connection, case.id)
     return CaseView(
         dossier_code=case.dossier_code,
         procedure_code=procedure_code,
@@ -178,7 +201,9 @@ def case_view_of(session: Session, case: Case, procedure_code: str, version: int
     )
 
 
-def work_item_view(item: WorkItem, case: Case, procedure_code: str, unit_code: str) -> WorkItemView:
+def work_item_view(
+    item: WorkItem | ItemRecord, case: Case | CaseRecord, procedure_code: str, unit_code: str
+) -> WorkItemView:
     return WorkItemView(
         id=item.id,
         case_code=case.dossier_code,

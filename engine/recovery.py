@@ -45,7 +45,9 @@ def group_commands(events: Sequence[CaseEvent]) -> list[RecordedCommand]:
             current, tail = event, []
         elif current is None:
             raise IntegrityError(
-                f"event seq {event.seq} ({event.kind}) follows no command", seq=event.seq, element_id=event.element_id
+                f"event seq {event.seq} ({event.kind}) follows no command",
+                seq=event.seq,
+                element_id=event.element_id,
             )
         else:
             tail.append(event)
@@ -137,7 +139,7 @@ def compare(produced: Sequence[EventDraft], recorded: Sequence[CaseEvent]) -> No
         if found != expected:
             raise IntegrityError(
                 f"seq {theirs.seq}: recorded {expected[0]} at {expected[1]} {expected[2]}, "
-                f"replay produced {found[0] + ' at ' + str(found[1]) + ' ' + str(found[2]) if found else 'nothing'}",
+                f"replay produced {_describe(found)}",
                 seq=theirs.seq,
                 element_id=theirs.element_id,
             )
@@ -148,3 +150,10 @@ def _normal(payload: dict[str, Any]) -> dict[str, Any]:
 
     normal: dict[str, Any] = json.loads(canonical_json(payload))
     return normal
+
+
+def _describe(found: tuple[Any, ...] | None) -> str:
+    if found is None:
+        return "nothing"
+    kind, element, payload = found
+    return f"{kind} at {element} {payload}"

@@ -4,9 +4,10 @@ SpiffWorkflow's default is ``exec``/``eval`` with full builtins (trap 1 in the n
 source is compiled once under RestrictedPython plus OneStop's policy
 (:mod:`engine.sandbox_compile`), runs with an allow-list of builtins and guards
 (:mod:`engine.sandbox_guards`) and the deterministic helpers (:mod:`engine.sandbox_helpers`),
-under a ``sys.settrace`` watch that stops it after ``cpu_seconds`` of CPU time or when the
-process grew by more than ``memory_bytes``. The watch uses no signals, so it works in any
-thread (Streamlit runs scripts in threads).
+under a ``sys.settrace`` watch (:mod:`engine.sandbox_watch`) that stops it after
+``cpu_seconds`` of CPU time or when the process grew by more than ``memory_bytes``. The watch
+uses no signals, so it works in any thread (Streamlit runs scripts in threads). What it leaves
+behind must fit task data (:mod:`engine.sandbox_data`).
 
 Errors: anything refused or stopped is :class:`~engine.errors.ScriptRejected` (``reason``:
 ``syntax``, ``forbidden``, ``size``, ``cpu``, ``memory``, ``result``); an ordinary error of the
@@ -25,31 +26,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from types import CodeType, TracebackType
 from typing import Any, Literal
 
 from engine.errors import OneStopError, ScriptFailed, ScriptRejected
 from engine.sandbox_compile import SCRIPT_FILENAME, compile_source
+from engine.sandbox_data import Unstorable, to_task_data
 from engine.sandbox_guards import GuardRefusal, Guards
 from engine.sandbox_watch import Watch
 
 __all__ = ["Sandbox", "SandboxLimits"]
-
-_MAX_STORED_DEPTH = 64
-# JSON cannot write ints above 4300 digits (CPython's int/str limit).
-_MAX_STORED_INT_BITS = 14_000
-_STORABLE_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, timedelta})
-_STORE_HINTS = {
-    "date": "; store d.isoformat() (or a datetime) instead",
-    "set": "; store a sorted list instead",
-    "map": "; wrap it in list()",
-    "filter": "; wrap it in list()",
-    "zip": "; wrap it in list()",
-    "range": "; wrap it in list()",
-    "enumerate": "; wrap it in list()",
-    "list_reverseiterator": "; wrap it in list()",
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +84,8 @@ class Sandbox:
         """Evaluate an expression with ``namespace`` (the task data) as its variables.
 
         Returns:
-            The value, which is storable in task data (JSON types, datetime, timedelta).
+            The value in task-data shape (JSON types with tuples as lists, datetime,
+            timedelta), so that it can be stored as it is.
 
         Raises:
             ScriptRejected: refused at compile time, stopped (CPU, memory, size) or the value
@@ -107,17 +94,17 @@ class Sandbox:
         """
         code = self._compile(expression, "eval", element_id)
         result = self._run(code, self._scope(namespace), "eval", element_id)
-        if type(result) not in _STORABLE_SCALARS:
-            problem = _storable_problem(result, self.limits)
-            if problem is not None:
-                raise self._rejected("eval", element_id, None, "result", f"the value {problem}")
-        return result
+        try:
+            return to_task_data(result, self.limits.max_sequence, self.limits.memory_bytes)
+        except Unstorable as exc:
+            raise self._rejected("eval", element_id, None, "result", f"the value {exc}") from None
 
     def execute(self, script: str, namespace: dict[str, Any], *, element_id: str | None = None) -> None:
         """Run the script with `namespace` (the task data) as its variables.
 
-        New and changed variables are written back into ``namespace`` and deleted ones removed;
-        sandbox helpers and functions defined by the script are not left in it. Nothing is
+        New and changed variables are written back into ``namespace`` (in task-data shape: tuples
+        become lists) and deleted ones removed; sandbox helpers and functions defined by the
+        script are not left in it. Nothing is
         written back when the script fails (objects it mutated in place stay mutated).
 
         Raises:
@@ -202,9 +189,10 @@ class Sandbox:
             # Guards, __builtins__, helpers and the script's own functions are not data.
             if key.startswith("_") or callable(value):
                 continue
-            problem = _storable_problem(value, self.limits)
-            if problem is not None:
-                raise self._rejected("exec", element_id, None, "result", f"variable '{key}' {problem}")
+            try:
+                value = to_task_data(value, self.limits.max_sequence, self.limits.memory_bytes)
+            except Unstorable as exc:
+                raise self._rejected("exec", element_id, None, "result", f"variable '{key}' {exc}") from None
             if key not in namespace or namespace[key] is not value:
                 updates[key] = value
         removed = [key for key in namespace if key not in scope and not key.startswith("_")]
@@ -246,34 +234,3 @@ def _where(mode: str, element_id: str | None, line: int | None, file: str | None
     if line:
         text += f" line {line}"
     return text
-
-
-def _storable_problem(value: Any, limits: SandboxLimits) -> str | None:
-    """Why ``value`` cannot go into task data (SpiffWorkflow serializes it), or ``None``."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    items = chars = 0
-    while stack:
-        item, depth = stack.pop()
-        items += 1
-        kind = type(item)
-        if kind is str:
-            chars += len(item)
-        elif kind is int and item.bit_length() > _MAX_STORED_INT_BITS:
-            return "holds a number too large to store"
-        if items > limits.max_sequence or chars > limits.memory_bytes:
-            return "is too large to store in task data"
-        if kind in _STORABLE_SCALARS:
-            continue
-        if depth >= _MAX_STORED_DEPTH:
-            return "is nested too deeply (or contains itself)"
-        if kind is list or kind is tuple:
-            stack.extend((element, depth + 1) for element in item)
-        elif kind is dict:
-            for key, element in item.items():
-                if type(key) is not str:
-                    return f"has the {type(key).__name__} key {key!r:.40}; task data keys must be strings"
-                stack.append((element, depth + 1))
-        else:
-            hint = _STORE_HINTS.get(kind.__name__, "")
-            return f"holds a {kind.__name__} value, which task data cannot store{hint}"
-    return None

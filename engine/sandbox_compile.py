@@ -5,9 +5,14 @@ that adds OneStop's own rules to RestrictedPython's: no imports, no ``try`` (a s
 not be able to swallow the time limit), no classes, generators, ``with``, ``global``, no calls
 of introspection builtins, no ``str.format`` or wall-clock attributes, and only small constant
 f-string format specs. Operators that can allocate a huge object in one C call (``+ * ** <<
-%``), f-strings, starred unpacking and ``while`` tests are rewritten into calls of guards
-(see :mod:`engine.sandbox_guards`), so that they are checked before they allocate and so that
-every loop iteration reaches the CPU-time tracer.
+%``), f-strings, starred unpacking, tuple displays and ``while`` tests are rewritten into calls
+of guards (see :mod:`engine.sandbox_guards`), so that they are checked before they allocate and
+so that every loop iteration reaches the CPU-time tracer.
+
+Two CPython 3.11 crashes shape the rules: hashing a tuple nested ~150k deep, and consuming
+lazy iterators chained that deep, overflow the C stack (no recursion check) and kill the
+process. So every tuple a script builds is measured (``tuple`` may only be called directly,
+``*args`` parameters are refused), and generator expressions compile to list comprehensions.
 
 Compiled code is cached by ``(source, mode)``: conditions are evaluated thousands of times.
 """
@@ -21,7 +26,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import CodeType
-from typing import Literal
+from typing import Literal, cast
 
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
@@ -60,6 +65,7 @@ BLOCKED_ATTRIBUTES: dict[str, str] = {
     "mro": "type internals are not available in scripts",
     "translate": "it can build unbounded strings; use replace()",
     "maketrans": "it can build unbounded strings; use replace()",
+    "to_bytes": "it allocates as many bytes as asked for in one step",
 }
 
 _REFUSED_STATEMENTS: dict[type[ast.AST], str] = {
@@ -118,6 +124,16 @@ def _guard_call(guard: str, args: list[ast.expr], where: ast.expr) -> ast.Call:
 class OneStopPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy plus the sandbox's own refusals and guard rewrites."""
 
+    def __init__(
+        self,
+        errors: list[str] | None = None,
+        warnings: list[str] | None = None,
+        used_names: dict[str, bool] | None = None,
+    ) -> None:
+        super().__init__(errors, warnings, used_names)
+        # Name nodes where ``tuple`` may appear: a direct call, or isinstance()'s type argument.
+        self._allowed_tuple_names: set[int] = set()
+
     def visit(self, node: ast.AST) -> Visited:
         refusal = _REFUSED_STATEMENTS.get(type(node))
         if refusal is not None:
@@ -131,24 +147,71 @@ class OneStopPolicy(RestrictingNodeTransformer):
             # RestrictedPython would collect output; scripts have nowhere to show it.
             self.error(node, "print is not available in scripts; store the value in a variable")
             return node
+        if (
+            node.id == "tuple"
+            and isinstance(node.ctx, ast.Load)
+            and id(node) not in self._allowed_tuple_names
+        ):
+            # tuple is the real type (isinstance needs it), so it cannot be a guarded wrapper;
+            # passed around (map(tuple, ...)) it would nest tuples unchecked.
+            self.error(node, "tuple can only be called directly (tuple(x)) or named in isinstance()")
         return super().visit_Name(node)
 
     def visit_Call(self, node: ast.Call) -> Visited:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in _FORBIDDEN_CALLS:
-            self.error(node, f"{func.id}() is not available in scripts")
+        if isinstance(func, ast.Name):
+            self._check_call_of(func, node)
         result = super().visit_Call(node)
-        if (
-            isinstance(result, ast.Call)
-            and isinstance(result.func, ast.Name)
-            and result.func.id == "str"
-            and len(result.args) == 1
-            and not isinstance(result.args[0], ast.Starred)
-            and not result.keywords
-        ):
+        if not (isinstance(result, ast.Call) and isinstance(result.func, ast.Name) and len(result.args) == 1):
+            return result
+        if result.func.id == "str" and not isinstance(result.args[0], ast.Starred) and not result.keywords:
             # str(container) renders every shared reference again: measure it first.
             result.args[0] = _guard_call("_text_", [result.args[0]], result.args[0])
+        elif result.func.id == "tuple":
+            result.args[0] = _guard_call("_tuple_items_", [result.args[0]], result.args[0])
         return result
+
+    def _check_call_of(self, func: ast.Name, node: ast.Call) -> None:
+        if func.id in _FORBIDDEN_CALLS:
+            self.error(node, f"{func.id}() is not available in scripts")
+        elif func.id == "tuple":
+            if len(node.args) > 1 or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                self.error(node, "tuple() takes at most one plain argument in scripts")
+            self._allowed_tuple_names.add(id(func))
+        elif func.id == "isinstance" and len(node.args) == 2:
+            kinds = node.args[1]
+            for kind in kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]:
+                self._allowed_tuple_names.add(id(kind))
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load) and not all(isinstance(e, ast.Constant) for e in node.elts):
+            # Hashing a deeply nested tuple overflows the C stack (CPython 3.11 has no
+            # recursion check there): every tuple a script builds is measured.
+            return _guard_call("_tuple_", [node], node)
+        return node
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> Visited:
+        # Lazy iterators chained a few hundred thousand deep overflow the C stack when
+        # consumed (no recursion check in 3.11); a list comprehension never chains.
+        visited = super().visit_GeneratorExp(node)
+        if not isinstance(visited, ast.GeneratorExp):
+            return visited
+        eager = ast.ListComp(elt=visited.elt, generators=visited.generators)
+        return ast.copy_location(eager, visited)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Visited:
+        self._refuse_varargs(node)
+        return super().visit_FunctionDef(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> Visited:
+        self._refuse_varargs(node)
+        return super().visit_Lambda(node)
+
+    def _refuse_varargs(self, node: ast.FunctionDef | ast.Lambda) -> None:
+        if node.args.vararg is not None:
+            # *args packs the caller's values into a tuple no guard sees (see visit_Tuple).
+            self.error(node, "*args parameters are not allowed in scripts")
 
     def visit_Attribute(self, node: ast.Attribute) -> Visited:
         reason = BLOCKED_ATTRIBUTES.get(node.attr)
@@ -183,7 +246,8 @@ class OneStopPolicy(RestrictingNodeTransformer):
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         self._check_format_spec(node)
         # Only the value is visited: the spec must stay a plain JoinedStr.
-        node.value = _guard_call("_text_", [self.visit(node.value)], node.value)  # type: ignore[list-item]
+        value = cast(ast.expr, self.visit(node.value))
+        node.value = _guard_call("_text_", [value], node.value)
         return node
 
     def _check_format_spec(self, node: ast.FormattedValue) -> None:
@@ -208,7 +272,8 @@ def compile_source(source: str, mode: Mode) -> CompiledSource:
     """
     try:
         # Invalid escape sequences and the like warn at compile time; a model's warnings
-        # must not turn into errors (pytest -W error) or flood the log.
+        # must not turn into errors (pytest -W error) or flood the log. catch_warnings is
+        # process-wide, but compiling is rare: results are cached.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if mode == "exec":

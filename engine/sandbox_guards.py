@@ -45,6 +45,12 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None), date, datetime, timedelta})
 # Methods whose result can be far larger than the object; guarded per call, refused on classes.
 _SIZED_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace", "join"})
+# Methods replaced by a checking wrapper on values; refused on classes (dict.items(d) ...).
+_WRAPPED_METHODS = frozenset({"extend", "items", "popitem"})
+#: Largest ``ndigits`` (either sign) round() accepts.
+MAX_ROUND_DIGITS = 1000
+#: Deepest tuple nesting a script may build.
+MAX_TUPLE_DEPTH = 64
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.DOTALL)
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -78,41 +84,44 @@ class Guards:
     def __init__(self, max_sequence: int) -> None:
         self._max = max_sequence
         self._augmented: dict[str, Callable[[Any, Any], Any]] = {
-            "+=": self.add, "*=": self.mul, "**=": self.pow, "<<=": self.lshift, "%=": self.mod
+            "+=": self.add, "*=": self.mul, "**=": self.power, "<<=": self.lshift, "%=": self.mod
         }  # fmt: skip
 
     def names(self) -> dict[str, Any]:
         """Guard names the compiled code looks up as globals."""
         return {
-            "_getattr_": self.getattr,
+            "_getattr_": self.get_attribute,
             "_getitem_": _getitem,
             "_getiter_": iter,
-            "_write_": self.write,
+            "_write_": self.writable,
             "_inplacevar_": self.inplacevar,
             "_unpack_sequence_": guarded_unpack_sequence,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_apply_": _apply,
             "_add_": self.add,
             "_mul_": self.mul,
-            "_pow_": self.pow,
+            "_pow_": self.power,
             "_lshift_": self.lshift,
             "_mod_": self.mod,
             "_text_": self.text,
             "_fstr_": self.fstr,
             "_star_": self.star,
             "_tick_": _tick,
+            "_tuple_": self.checked_tuple,
+            "_tuple_items_": self.tuple_items,
         }
 
     def builtins(self) -> dict[str, Any]:
         """The allow-list of builtins plus the deterministic helpers."""
         allowed: dict[str, Any] = {
             "None": None, "True": True, "False": False,
-            "len": len, "min": min, "max": max, "abs": abs, "round": round, "divmod": divmod,
-            "sorted": sorted, "reversed": reversed, "enumerate": enumerate, "zip": zip,
-            "any": any, "all": all, "map": map, "filter": filter, "isinstance": isinstance,
+            "len": len, "min": min, "max": max, "abs": abs, "round": self.bounded_round, "divmod": divmod,
+            "sorted": sorted, "reversed": reversed, "any": any, "all": all,
+            "map": self.eager_map, "filter": self.eager_filter, "isinstance": isinstance,
             "str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict,
             "set": set, "tuple": tuple, "chr": chr, "ord": ord,
-            "range": self.range, "sum": self.sum,
+            "range": self.bounded_range, "sum": self.numeric_sum,
+            "enumerate": self.checked_enumerate, "zip": self.checked_zip,
         }  # fmt: skip
         allowed.update(HELPERS)
         return allowed
@@ -135,6 +144,17 @@ class Guards:
             # [inner] * n shares inner n times: str() or JSON would expand every copy.
             nested = sum(len(item) for item in seq if isinstance(item, _SEQUENCES + _CONTAINERS))
             self._check_length(nested * times, "repeating nested sequences")
+
+    def _check_nesting(self, value: tuple[Any, ...]) -> None:
+        """Refuse a tuple nested deeper than MAX_TUPLE_DEPTH (its hash would recurse in C)."""
+        stack = [(value, 1)]
+        while stack:
+            item, depth = stack.pop()
+            if depth > MAX_TUPLE_DEPTH:
+                raise GuardRefusal(
+                    "size", f"tuples nested deeper than {MAX_TUPLE_DEPTH} levels are not allowed"
+                )
+            stack.extend((element, depth + 1) for element in item if isinstance(element, tuple))
 
     def _check_rendered(self, value: Any) -> None:
         """Refuse a container whose text form would exceed the limit (shared refs count again)."""
@@ -172,7 +192,7 @@ class Guards:
             self._check_repeat(b, a)
         return a * b
 
-    def pow(self, a: Any, b: Any) -> Any:
+    def power(self, a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int) and b > 1 and a not in (-1, 0, 1):
             self._check_bits(a.bit_length() * b, "raising to a power")
         return a**b
@@ -222,14 +242,72 @@ class Guards:
             self._check_length(len(value), "unpacking with *")
         return value
 
+    def checked_tuple(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        self._check_nesting(value)
+        return value
+
+    def tuple_items(self, items: Iterable[Any]) -> list[Any]:
+        values = list(items)
+        self._check_nesting(tuple(values))
+        return values
+
     # -- builtins ------------------------------------------------------------------------
 
-    def range(self, *args: int) -> range:
+    # map, filter, zip and enumerate return lists, not lazy iterators: iterators chained a few
+    # hundred thousand deep (m = map(f, m) in a loop) overflow the C stack when consumed.
+    # zip, enumerate and dict.items() also pack existing values into new tuples, so each
+    # one is measured (see engine.sandbox_compile.OneStopPolicy.visit_Tuple for why).
+
+    def eager_map(self, func: Callable[..., Any], *iterables: Iterable[Any]) -> list[Any]:
+        return list(map(func, *iterables))
+
+    def eager_filter(self, func: Callable[[Any], Any] | None, iterable: Iterable[Any]) -> list[Any]:
+        return list(filter(func, iterable))
+
+    def checked_zip(self, *iterables: Iterable[Any], strict: bool = False) -> list[tuple[Any, ...]]:
+        rows = list(zip(*iterables, strict=strict))
+        for row in rows:
+            self._check_nesting(row)
+        return rows
+
+    def checked_enumerate(self, iterable: Iterable[Any], start: int = 0) -> list[tuple[int, Any]]:
+        rows = list(enumerate(iterable, start))
+        for row in rows:
+            self._check_nesting(row)
+        return rows
+
+    def _dict_items(self, target: dict[Any, Any]) -> Callable[[], list[tuple[Any, Any]]]:
+        def items() -> list[tuple[Any, Any]]:
+            # A list, not a live view: a view would pack values added after this check.
+            rows = list(target.items())
+            for row in rows:
+                self._check_nesting(row)
+            return rows
+
+        return items
+
+    def _dict_popitem(self, target: dict[Any, Any]) -> Callable[[], tuple[Any, Any]]:
+        def popitem() -> tuple[Any, Any]:
+            row = target.popitem()
+            self._check_nesting(row)
+            return row
+
+        return popitem
+
+    def bounded_range(self, *args: int) -> range:
         result = range(*args)
         self._check_length(len(result), "range()")
         return result
 
-    def sum(self, items: Iterable[Any], start: Any = 0) -> Any:
+    def bounded_round(self, number: Any, ndigits: int | None = None) -> Any:
+        if ndigits is None:
+            return round(number)
+        if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+            # round(5, -10**9) computes 10**(10**9) in one C call.
+            raise GuardRefusal("size", f"round() digits beyond ±{MAX_ROUND_DIGITS} are not allowed")
+        return round(number, ndigits)
+
+    def numeric_sum(self, items: Iterable[Any], start: Any = 0) -> Any:
         if not isinstance(start, (int, float)):
             # sum(lists, []) copies quadratically inside one C call.
             raise GuardRefusal("forbidden", "sum() only adds numbers; join lists with a comprehension")
@@ -237,13 +315,13 @@ class Guards:
 
     # -- attribute and item access ------------------------------------------------------
 
-    def getattr(self, obj: Any, name: str) -> Any:
+    def get_attribute(self, obj: Any, name: str) -> Any:
         if name.startswith("_") or name in BLOCKED_ATTRIBUTES:
             raise GuardRefusal("forbidden", f"attribute '{name}' is not allowed in scripts")
         if isinstance(obj, type):
             if obj not in _DATA_CLASSES:
                 raise GuardRefusal("forbidden", f"attributes of {obj.__name__} are not available")
-            if name in _SIZED_METHODS or name == "extend":
+            if name in _SIZED_METHODS or name in _WRAPPED_METHODS:
                 raise GuardRefusal("forbidden", f"call .{name}() on a value, not on the class {obj.__name__}")
             return getattr(obj, name)
         if type(obj) not in _DATA_TYPES:
@@ -252,9 +330,13 @@ class Guards:
             return self._sized_str_method(obj, name)
         if isinstance(obj, list) and name == "extend":
             return self._list_extend(obj)
+        if isinstance(obj, dict) and name == "items":
+            return self._dict_items(obj)
+        if isinstance(obj, dict) and name == "popitem":
+            return self._dict_popitem(obj)
         return getattr(obj, name)
 
-    def write(self, obj: Any) -> Any:
+    def writable(self, obj: Any) -> Any:
         if type(obj) in (dict, list):
             return obj
         raise GuardRefusal("forbidden", f"a {type(obj).__name__} value cannot be modified in scripts")

@@ -7,8 +7,11 @@ conditional start paths, message correlation expressions) call
 ``script_engine.environment.evaluate`` directly, so the environment is sandboxed too.
 Service tasks reach a :class:`ServiceGateway` and nothing else.
 
-SpiffWorkflow wraps some errors in its own ``WorkflowTaskException`` (DMN rules, business
-rule tasks); :func:`find_script_error` digs ours back out.
+Errors are raised as ``ScriptRejected``/``ScriptFailed`` carrying the BPMN element id.
+SpiffWorkflow passes most of them on unchanged (``TaskSpec._run`` marks the task ERROR and
+re-raises), but wraps those of DMN rules and business rule tasks in its own
+``WorkflowTaskException`` with ours only in ``__context__``; :func:`find_script_error` digs
+ours back out.
 """
 
 from __future__ import annotations

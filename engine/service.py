@@ -27,7 +27,9 @@ class OneStop:
         self.settings = settings
         self.db = Database(settings.database_url, echo=settings.sql_echo)
         self.sandbox = Sandbox(
-            SandboxLimits(cpu_seconds=settings.script_cpu_seconds, memory_bytes=settings.script_memory_mb * 2**20)
+            SandboxLimits(
+                cpu_seconds=settings.script_cpu_seconds, memory_bytes=settings.script_memory_mb * 2**20
+            )
         )
         self.connectors = connectors or default_connectors()
         self.procedures = ProcedureCatalog(self.db)

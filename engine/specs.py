@@ -110,7 +110,9 @@ def compile_package(files: PackageFiles) -> tuple[CompiledProcedure, str]:
             findings=[_finding_from_validation(exc)],
         ) from exc
     except (SpiffWorkflowException, TypeError, KeyError, AttributeError, ValueError) as exc:
-        finding = Finding(severity="error", code="engine-parse", message=f"the engine cannot build this process: {exc}")
+        finding = Finding(
+            severity="error", code="engine-parse", message=f"the engine cannot build this process: {exc}"
+        )
         raise ProcedureInvalid(_summary(files.code, [finding]), findings=[finding]) from exc
     compiled = _describe(files, process_id, spec, subs, forms, findings)
     if any(f.severity == "error" for f in findings):
@@ -137,7 +139,12 @@ def _add(add: Any, data: bytes, name: str, findings: list[Finding]) -> None:
     except (SpiffWorkflowException, etree.LxmlError, TypeError, KeyError, ValueError) as exc:
         # SpiffWorkflow's parser raises TypeError for a messageRef without <message>.
         findings.append(
-            Finding(severity="error", code="engine-parse", message=f"the engine cannot read {name}: {exc}", file=name)
+            Finding(
+                severity="error",
+                code="engine-parse",
+                message=f"the engine cannot read {name}: {exc}",
+                file=name,
+            )
         )
 
 
@@ -161,9 +168,10 @@ def _executable_process(parser: SpiffBpmnParser, files: PackageFiles, findings: 
     if len(ids) == 1:
         return str(ids[0])
     message = (
-        "no executable process found: set isExecutable=\"true\" on the process to run"
+        'no executable process found: set isExecutable="true" on the process to run'
         if not ids
-        else f"several executable processes ({', '.join(ids)}): name the one to run as process_id in manual.yaml"
+        else f"several executable processes ({', '.join(ids)}): "
+        "name the one to run as process_id in manual.yaml"
     )
     finding = Finding(severity="error", code="no-executable-process", message=message)
     raise ProcedureInvalid(_summary(files.code, [*findings, finding]), findings=[*findings, finding])

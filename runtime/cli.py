@@ -71,7 +71,9 @@ def _json_arg(raw: str | None, option: str) -> dict[str, Any]:
     try:
         value = json.loads(source)
     except json.JSONDecodeError as exc:
-        raise OneStopError(f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise OneStopError(
+            f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     if not isinstance(value, dict):
         raise OneStopError(f"{option} must be a JSON object")
     return value
@@ -92,14 +94,20 @@ def _seed_demo(onestop: OneStop, args: argparse.Namespace) -> int:
         onestop.directory.ensure_unit(**unit, names=demo.UNIT_NAMES.get(str(unit["code"])))
     for user in demo.USERS:
         onestop.directory.ensure_user(
-            username=user.username, display_name=user.display_name, grants=list(user.grants), locale=user.locale
+            username=user.username,
+            display_name=user.display_name,
+            grants=list(user.grants),
+            locale=user.locale,
         )
     print(f"seeded {len(demo.UNITS)} org units and {len(demo.USERS)} users")
     root = Path(args.procedures or onestop.settings.procedures_dir)
     for folder in find_packages(root) if root.is_dir() else []:
         result = onestop.procedures.import_package("admin", read_package(folder), _now(args), publish=True)
         state = "imported" if result.created else "unchanged"
-        print(f"procedure {result.version.procedure_code} v{result.version.version}: {state}, {result.version.status}")
+        print(
+            f"procedure {result.version.procedure_code} v{result.version.version}: "
+            f"{state}, {result.version.status}"
+        )
     return 0
 
 
@@ -108,7 +116,10 @@ def _procedures_import(onestop: OneStop, args: argparse.Namespace) -> int:
     result = onestop.procedures.import_package(args.actor, files, _now(args), publish=args.publish)
     version = result.version
     verb = "imported as" if result.created else "already stored as"
-    print(f"{version.procedure_code}: {verb} version {version.version} ({version.status}), sha256 {version.sha256[:12]}")
+    print(
+        f"{version.procedure_code}: {verb} version {version.version} ({version.status}), "
+        f"sha256 {version.sha256[:12]}"
+    )
     _print_findings(result.findings, sys.stdout)
     if not result.findings:
         print("no findings")
@@ -134,7 +145,9 @@ def _procedures_list(onestop: OneStop, _args: argparse.Namespace) -> int:
 
 
 def _cases_start(onestop: OneStop, args: argparse.Namespace) -> int:
-    case = onestop.cases.start_case(args.actor, args.procedure, args.unit, _now(args), _json_arg(args.data, "--data"))
+    case = onestop.cases.start_case(
+        args.actor, args.procedure, args.unit, _now(args), _json_arg(args.data, "--data")
+    )
     print(f"started {case.dossier_code} ({case.procedure_code} v{case.procedure_version})")
     _print_case(case)
     return 0
@@ -185,7 +198,9 @@ def _work_claim(onestop: OneStop, args: argparse.Namespace) -> int:
 
 
 def _work_complete(onestop: OneStop, args: argparse.Namespace) -> int:
-    case = onestop.cases.complete(args.actor, args.item, _now(args), _json_arg(args.data, "--data"), args.expect_version)
+    case = onestop.cases.complete(
+        args.actor, args.item, _now(args), _json_arg(args.data, "--data"), args.expect_version
+    )
     print(f"completed work item {args.item}")
     _print_case(case)
     return 0
@@ -214,7 +229,9 @@ def _audit_verify(onestop: OneStop, args: argparse.Namespace) -> int:
 def _print_case(case: CaseView) -> None:
     print(f"  dossier      {case.dossier_code}")
     print(f"  procedure    {case.procedure_code} v{case.procedure_version}, unit {case.unit_code}")
-    print(f"  status       {case.status}{' — ' + case.outcome if case.outcome else ''} (version {case.version})")
+    print(
+        f"  status       {case.status}{' — ' + case.outcome if case.outcome else ''} (version {case.version})"
+    )
     print(f"  received     {case.received_at:%Y-%m-%d %H:%M} UTC, appointment {case.appointment_date or '—'}")
     print(f"  step         {case.current_step or '—'}")
     for item in case.open_items:
@@ -253,7 +270,9 @@ def _parser() -> argparse.ArgumentParser:
     db = group("db", "database schema")
     command(db, "upgrade", _db_upgrade, "migrate the database to the newest schema")
 
-    seed = command(groups, "seed-demo", _seed_demo, "create demo units and users and import bundled procedures")
+    seed = command(
+        groups, "seed-demo", _seed_demo, "create demo units and users and import bundled procedures"
+    )
     seed.add_argument("--procedures", help="folder of procedure packages (default: procedures/)")
 
     procedures = group("procedures", "procedure versions")

@@ -18,7 +18,11 @@ UNITS: list[dict[str, str | None]] = [
 
 UNIT_NAMES: dict[str, dict[str, str]] = {
     PROVINCE: {"th": "จังหวัดเชียงใหม่", "vi": "Tỉnh Chiang Mai", "en": "Chiang Mai Province"},
-    "TH.50.01": {"th": "เทศบาลนครเชียงใหม่", "vi": "Thành phố Chiang Mai", "en": "Chiang Mai City Municipality"},
+    "TH.50.01": {
+        "th": "เทศบาลนครเชียงใหม่",
+        "vi": "Thành phố Chiang Mai",
+        "en": "Chiang Mai City Municipality",
+    },
     "TH.50.02": {"th": "เทศบาลตำบลสันทราย", "vi": "Thị trấn San Sai", "en": "San Sai Municipality"},
 }
 

@@ -76,7 +76,9 @@ def make_onestop(url: str, **overrides: object) -> OneStop:
     for unit in demo.UNITS:
         onestop.directory.ensure_unit(**unit)
     for user in demo.USERS:
-        onestop.directory.ensure_user(username=user.username, display_name=user.display_name, grants=list(user.grants))
+        onestop.directory.ensure_user(
+            username=user.username, display_name=user.display_name, grants=list(user.grants)
+        )
     for username, unit in TEST_CLERKS.items():
         onestop.directory.ensure_user(username=username, display_name=username, grants=[("clerk", unit)])
     return onestop
@@ -86,7 +88,9 @@ def make_onestop(url: str, **overrides: object) -> OneStop:
 def onestop(database_url: str) -> Iterator[OneStop]:
     """Demo units and users on a fresh database, with the building permit published."""
     instance = make_onestop(database_url)
-    instance.procedures.import_package("admin", read_package(PROCEDURES / "building_permit"), T0, publish=True)
+    instance.procedures.import_package(
+        "admin", read_package(PROCEDURES / "building_permit"), T0, publish=True
+    )
     yield instance
     instance.close()
 
@@ -94,6 +98,8 @@ def onestop(database_url: str) -> Iterator[OneStop]:
 @pytest.fixture
 def sqlite_onestop(sqlite_url: str) -> Iterator[OneStop]:
     instance = make_onestop(sqlite_url)
-    instance.procedures.import_package("admin", read_package(PROCEDURES / "building_permit"), T0, publish=True)
+    instance.procedures.import_package(
+        "admin", read_package(PROCEDURES / "building_permit"), T0, publish=True
+    )
     yield instance
     instance.close()

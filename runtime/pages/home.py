@@ -29,7 +29,9 @@ else:
                 "name": v.names.get("en") or v.procedure_code,
                 "ชื่อ / tên": v.names.get("th") or v.names.get("vi") or "",
                 "version": v.version,
-                "time limit": f"{v.time_limit['value']} {v.time_limit.get('day_type', '')} days" if v.time_limit else "",
+                "time limit": f"{v.time_limit['value']} {v.time_limit.get('day_type', '')} days"
+                if v.time_limit
+                else "",
                 "published": v.published_at.strftime("%Y-%m-%d") if v.published_at else "",
             }
             for v in versions
@@ -39,7 +41,9 @@ else:
 
 st.subheader("Recent cases")
 if not cases:
-    st.info("No cases yet. Start one with `onestop cases start building_permit --unit TH.50.01 --as somchai`.")
+    st.info(
+        "No cases yet. Start one with `onestop cases start building_permit --unit TH.50.01 --as somchai`."
+    )
 else:
     st.dataframe(
         [

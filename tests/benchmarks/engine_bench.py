@@ -26,8 +26,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from designer.packages import read_package
 from engine import OneStop, Settings
-from tests.conftest import DATA, TEST_CLERKS
 from runtime import demo
+from tests.conftest import DATA, TEST_CLERKS
 
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
 
@@ -113,7 +113,7 @@ def main() -> None:
         durable_cases_per_second(onestop, 5)
         raw = median_of(args.runs, lambda: raw_spiff_cases_per_second(args.cases * 4))
         durable = median_of(args.runs, lambda: durable_cases_per_second(onestop, args.cases))
-        print("throughput, 10-user-task linear procedure (median of %d runs)" % args.runs)
+        print(f"throughput, 10-user-task linear procedure (median of {args.runs} runs)")
         print(f"  raw SpiffWorkflow, in memory     {raw:9.1f} cases/s")
         print(f"  OneStop durable (SQLite file)    {durable:9.1f} cases/s")
         print(f"  ratio durable / in-memory        {durable / raw:9.3f}   (target >= 0.25)")

@@ -61,7 +61,10 @@ def _hammer(url: str, codes: list[str], seed: int, commands: int, results: Any) 
 def _start_many(url: str, count: int, barrier: Any, results: Any) -> None:
     onestop = OneStop(Settings(database_url=url))
     barrier.wait()
-    codes = [onestop.cases.start_case("somchai", "building_permit", "TH.50.01", T0).dossier_code for _ in range(count)]
+    codes = [
+        onestop.cases.start_case("somchai", "building_permit", "TH.50.01", T0).dossier_code
+        for _ in range(count)
+    ]
     results.put(codes)
     onestop.close()
 
@@ -98,7 +101,9 @@ def test_four_processes_by_two_hundred_commands_lose_and_duplicate_nothing() -> 
     try:
         onestop = make_onestop(url)
         import_test_procedure(onestop, DATA / "review_loop")
-        codes = [onestop.cases.start_case("clerk1", "review_loop", "TH.50.01", T0).dossier_code for _ in range(50)]
+        codes = [
+            onestop.cases.start_case("clerk1", "review_loop", "TH.50.01", T0).dossier_code for _ in range(50)
+        ]
         results = SPAWN.Queue()
         _run(_hammer, [(url, codes, seed, 200, results) for seed in range(4)])
         totals = [results.get(timeout=5) for _ in range(4)]

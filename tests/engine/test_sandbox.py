@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import FrameType, MappingProxyType
 from typing import Any
 
@@ -91,6 +93,18 @@ ATTACKS = {
     "builtin_method_attribute": ("x = 'a'.upper.name", "forbidden"),
     "write_attribute": ("d = date(2025, 1, 1)\nd.year = 3", "forbidden"),
     "class_level_ljust": ("x = str.ljust('a', 10**10)", "forbidden"),
+    "int_to_bytes": ("x = (1).to_bytes(10**9, 'big')", "forbidden"),
+    "round_huge_digits": ("x = round(5, -10**9)", "size"),
+    # Hashing a tuple nested ~150k deep overflows the C stack: nesting is bounded at 64.
+    "deep_tuple_display": ("t = ()\nfor i in range(100):\n    t = (t,)\nd = {t: 1}", "size"),
+    "deep_tuple_call": ("t = ()\nfor i in range(100):\n    t = tuple([t])", "size"),
+    "deep_tuple_zip": ("t = ()\nfor i in range(100):\n    t = zip([t])[0]", "size"),
+    "deep_tuple_enumerate": ("t = ()\nfor i in range(100):\n    t = enumerate([t])[0][1:]", "size"),
+    "deep_tuple_items": ("t = ()\nfor i in range(100):\n    t = {1: t}.items()[0]", "size"),
+    "deep_tuple_popitem": ("t = ()\nfor i in range(100):\n    t = {1: t}.popitem()", "size"),
+    "tuple_passed_around": ("x = list(map(tuple, [[1]]))", "forbidden"),
+    "star_args_function": ("def f(*args):\n    return args", "forbidden"),
+    "star_args_lambda": ("f = lambda *args: args", "forbidden"),
 }
 
 
@@ -234,15 +248,59 @@ def test_dict_and_list_manipulation_is_written_back(sandbox: Sandbox) -> None:
     )
     assert result["items"] == [1, 2, 3, 4, 5, 6]
     assert result["person"] == {"name": "Ada", "age": 1}
-    assert result["pairs"] == [(1, "b"), (2, "a")]
+    assert result["pairs"] == [[1, "b"], [2, "a"]]  # task-data shape: tuples become lists
     assert (result["first"], result["rest"]) == (1, [2, 3, 4, 5, 6])
     assert result["total"] == 15
     assert "obsolete" not in result
 
 
+def test_values_come_back_in_task_data_shape(sandbox: Sandbox) -> None:
+    # A snapshot reload turns tuples into lists; doing it at once keeps live runs and
+    # replays seeing the same data.
+    result = run(sandbox, "pair = (1, 2)\nrows = [('a', (1,))]\nitems.append((3,))", items=[])
+    assert result == {"pair": [1, 2], "rows": [["a", [1]]], "items": [[3]]}
+    assert sandbox.evaluate("(x, [x])", {"x": 1}) == [1, [1]]
+
+
 def test_helpers_and_script_functions_are_not_left_in_task_data(sandbox: Sandbox) -> None:
     result = run(sandbox, "def double(v):\n    return v * 2\nclock = now\nx = double(21)\nf = lambda v: v")
     assert result == {"x": 42}
+
+
+def test_lazy_iterators_are_lists_so_they_cannot_chain(sandbox: Sandbox) -> None:
+    # Iterators chained ~200k deep overflow the C stack when consumed; lists never chain.
+    result = run(
+        sandbox,
+        "m = [1, -2]\n"
+        "for i in range(50):\n"
+        "    m = map(abs, m)\n"
+        "    m = filter(None, m)\n"
+        "    m = (x for x in m)\n"
+        "pairs = zip('ab', enumerate('xy'))\n",
+    )
+    assert result["m"] == [1, 2]
+    assert result["pairs"] == [["a", [0, "x"]], ["b", [1, "y"]]]
+
+
+def test_deep_nesting_attacks_do_not_crash_the_process(tmp_path: Path) -> None:
+    # Run at full depth in a child: if a defence regressed, the child (not the suite) dies.
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from engine.sandbox import Sandbox\n"
+        "from engine.errors import ScriptError\n"
+        "for body in ['t = (t,)', 't = zip([t])[0]', 't = map(abs, t)', 't = (x for x in t)']:\n"
+        "    script = 't = [1]\\nfor i in range(300000):\\n    ' + body + '\\nx = {tuple(t): 1}'\n"
+        "    try:\n"
+        "        Sandbox().execute(script, {})\n"
+        "    except ScriptError:\n"
+        "        pass\n"
+        "print('survived')\n",
+        encoding="utf-8",
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(probe)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "survived"
 
 
 def test_evaluate_conditions(sandbox: Sandbox) -> None:
@@ -303,7 +361,7 @@ def test_iso_duration_is_understood_by_spiff_timers(sandbox: Sandbox, call: str,
     [
         ("d = today()", "isoformat"),
         ("s = {1, 2}", "list"),
-        ("m = map(str, [1])", "list()"),
+        ("r = reversed([1, 2])", "list()"),
         ("d = {1: 'a'}", "keys must be strings"),
         ("l = []\nl.append(l)", "nested too deeply"),
     ],

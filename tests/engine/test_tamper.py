@@ -51,12 +51,18 @@ def test_changing_any_event_field_fails_verification_at_that_seq(onestop: OneSto
     assert onestop.verify().ok
     _allow_tampering(onestop)
     with onestop.db.engine.begin() as connection:
-        case_id = connection.execute(text("SELECT id FROM cases WHERE dossier_code = :c"), {"c": code}).scalar_one()
+        case_id = connection.execute(
+            text("SELECT id FROM cases WHERE dossier_code = :c"), {"c": code}
+        ).scalar_one()
         where = "WHERE case_id = :c AND seq = 3"
         if field == "at":
-            connection.execute(text(f"UPDATE case_events SET at = :v {where}"), {"c": case_id, "v": T0 + timedelta(1)})
+            connection.execute(
+                text(f"UPDATE case_events SET at = :v {where}"), {"c": case_id, "v": T0 + timedelta(1)}
+            )
         else:
-            connection.execute(text(f"UPDATE case_events SET {field} = :v {where}"), {"c": case_id, "v": FIELDS[field]})
+            connection.execute(
+                text(f"UPDATE case_events SET {field} = :v {where}"), {"c": case_id, "v": FIELDS[field]}
+            )
 
     report = onestop.verify()
 

@@ -28,7 +28,13 @@ INCOMPLETE = {
     "missing_items": ["Copy of the land title deed (all pages)", "Copy of the engineer's licence"],
 }
 REQUEST = {"request_ref": "CM-MUN-2568-0042/1", "deadline_days": 15, "notes": "Signed by both parties."}
-PLAN_OK = {"setbacks_ok": True, "height_ok": True, "fire_safety_ok": True, "zoning_ok": True, "review_notes": "ok"}
+PLAN_OK = {
+    "setbacks_ok": True,
+    "height_ok": True,
+    "fire_safety_ok": True,
+    "zoning_ok": True,
+    "review_notes": "ok",
+}
 PLAN_BAD = {**PLAN_OK, "setbacks_ok": False, "review_notes": "Rear setback 1.0 m; 2.0 m required."}
 SITE = {"visit_date": "2026-03-12", "site_matches_plans": True, "findings": "Site matches the plans."}
 APPROVE = {"decision": "approve", "conditions": ["Keep the construction site fenced"]}
@@ -86,7 +92,9 @@ def test_supplied_documents_continue_to_review(driver: CaseDriver, onestop: OneS
     assert_verifies(onestop)
 
 
-def test_unanswered_supplement_request_returns_the_dossier_after_15_days(driver: CaseDriver, onestop: OneStop) -> None:
+def test_unanswered_supplement_request_returns_the_dossier_after_15_days(
+    driver: CaseDriver, onestop: OneStop
+) -> None:
     driver.complete("check_completeness", INCOMPLETE)
     driver.complete("request_supplement", REQUEST)
     assert driver.wait(days=14) == []
@@ -102,8 +110,12 @@ def test_unanswered_supplement_request_returns_the_dossier_after_15_days(driver:
 def test_insufficient_supplement_returns_the_dossier(driver: CaseDriver, onestop: OneStop) -> None:
     driver.complete("check_completeness", INCOMPLETE)
     driver.complete("request_supplement", REQUEST)
-    driver.deliver("documents_supplied", {"received_on": "2026-03-10", "items": ["Copy of the engineer's licence"]})
-    case = driver.complete("check_supplement", {"supplement_complete": False, "notes": "Title deed still missing."})
+    driver.deliver(
+        "documents_supplied", {"received_on": "2026-03-10", "items": ["Copy of the engineer's licence"]}
+    )
+    case = driver.complete(
+        "check_supplement", {"supplement_complete": False, "notes": "Title deed still missing."}
+    )
     assert (case.status, case.outcome) == ("completed", "Dossier returned (supplement insufficient)")
     assert driver.case().open_items == ()
     assert_verifies(onestop)
@@ -114,10 +126,14 @@ def test_failed_review_loops_through_amendment_once(driver: CaseDriver, onestop:
     driver.complete("plan_review", PLAN_BAD)
     driver.complete("site_visit", SITE)
     driver.complete("request_amendment", {"amendments": ["Move the rear wall"], "notes": "Resubmit 5 sets."})
-    driver.complete("receive_amended_plans", {"amended_plans_received": True, "received_note": "5 sets received."})
+    driver.complete(
+        "receive_amended_plans", {"amended_plans_received": True, "received_note": "5 sets received."}
+    )
     review_and_approve(driver)
     pay_and_issue(driver)
-    refs = [e.payload.get("ref") for e in onestop.queries.events("system", driver.code) if e.kind == "task_ready"]
+    refs = [
+        e.payload.get("ref") for e in onestop.queries.events("system", driver.code) if e.kind == "task_ready"
+    ]
     assert "plan_review#1" in refs and "plan_review#2" in refs
     assert_verifies(onestop)
 

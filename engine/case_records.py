@@ -1,0 +1,179 @@
+"""The rows a command reads and writes, through statements built once.
+
+Commands are the hot path: building a SQLAlchemy statement costs ten times more than
+running a prepared one, so every statement here is built at import with bind parameters,
+and rows travel as plain records rather than ORM objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from engine.persistence.models import Case, OrgUnit, WorkItem
+
+CASES = Case.__table__
+ITEMS = WorkItem.__table__
+UNITS = OrgUnit.__table__
+
+
+@dataclass
+class CaseRecord:
+    """A case row, minus its snapshot (read only when a workflow must be rebuilt)."""
+
+    id: int
+    uid: str
+    dossier_code: str
+    procedure_version_id: int
+    org_unit_id: int
+    applicant: dict[str, Any]
+    data: dict[str, Any]
+    status: str
+    outcome: str | None
+    current_step: str
+    received_at: datetime
+    appointment_date: date | None
+    closed_at: datetime | None
+    updated_at: datetime
+    version: int
+    last_seq: int
+    last_hash: str
+    snapshot_seq: int
+    commands_since_snapshot: int
+    snapshot: str | None = None
+
+
+@dataclass
+class ItemRecord:
+    id: int
+    case_id: int
+    ref: str
+    element_id: str
+    name: str
+    role: str
+    org_unit_id: int
+    form: str | None
+    state: str
+    assignee: str | None
+    ready_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+_CASE_FIELDS = [f.name for f in fields(CaseRecord) if f.name != "snapshot"]
+_ITEM_FIELDS = [f.name for f in fields(ItemRecord)]
+_CASE_COLUMNS = [CASES.c[name] for name in _CASE_FIELDS]
+_ITEM_COLUMNS = [ITEMS.c[name].label(f"item_{name}") for name in _ITEM_FIELDS]
+_MUTABLE = [
+    "data",
+    "status",
+    "outcome",
+    "current_step",
+    "closed_at",
+    "updated_at",
+    "version",
+    "last_seq",
+    "last_hash",
+    "snapshot_seq",
+    "commands_since_snapshot",
+]
+
+_BY_ITEM = (
+    select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"), *_ITEM_COLUMNS)
+    .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
+    .join(ITEMS, ITEMS.c.case_id == CASES.c.id)
+    .where(ITEMS.c.id == bindparam("item_id"))
+    .with_for_update(of=CASES)
+)
+_BY_CODE = (
+    select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"))
+    .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
+    .where(CASES.c.dossier_code == bindparam("code"))
+    .with_for_update(of=CASES)
+)
+_SAVE_CASE = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("case_id"))
+    .values({name: bindparam(f"v_{name}") for name in _MUTABLE})
+)
+_SAVE_SNAPSHOT = (
+    update(CASES).where(CASES.c.id == bindparam("case_id")).values(snapshot=bindparam("v_snapshot"))
+)
+_SNAPSHOT = select(CASES.c.snapshot).where(CASES.c.id == bindparam("case_id"))
+_INSERT_CASE = insert(CASES).returning(CASES.c.id)
+_SAVE_ITEM = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("item_id"))
+    .values(state=bindparam("v_state"), assignee=bindparam("v_assignee"))
+)
+_OPEN_ITEMS = (
+    select(*_ITEM_COLUMNS)
+    .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.state.in_(("open", "claimed")))
+    .order_by(ITEMS.c.id)
+)
+
+
+@dataclass(frozen=True)
+class LockedCase:
+    case: CaseRecord
+    unit_code: str
+    unit_path: str
+    item: ItemRecord | None
+
+
+def lock_by_item(connection: Connection, item_id: int) -> LockedCase | None:
+    """Lock the case of a work item (``FOR UPDATE`` on PostgreSQL) and read both."""
+    row = connection.execute(_BY_ITEM, {"item_id": item_id}).mappings().first()
+    if row is None:
+        return None
+    return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row))
+
+
+def lock_by_code(connection: Connection, dossier_code: str) -> LockedCase | None:
+    """Lock a case by dossier code and read it."""
+    row = connection.execute(_BY_CODE, {"code": dossier_code}).mappings().first()
+    if row is None:
+        return None
+    return LockedCase(_case(row), row["unit_code"], row["unit_path"], None)
+
+
+def insert_case(connection: Connection, case: CaseRecord) -> int:
+    """Insert a new case row; returns its id."""
+    values = {name: getattr(case, name) for name in _CASE_FIELDS if name != "id"}
+    values["snapshot"] = case.snapshot or ""
+    return int(connection.execute(_INSERT_CASE, values).scalar_one())
+
+
+def save_case(connection: Connection, case: CaseRecord, *, snapshot: str | None = None) -> None:
+    """Write the columns a command may change (and a new snapshot, when given)."""
+    params = {f"v_{name}": getattr(case, name) for name in _MUTABLE}
+    params["case_id"] = case.id
+    connection.execute(_SAVE_CASE, params)
+    if snapshot is not None:
+        connection.execute(_SAVE_SNAPSHOT, {"case_id": case.id, "v_snapshot": snapshot})
+
+
+def load_snapshot(connection: Connection, case_id: int) -> str:
+    return str(connection.execute(_SNAPSHOT, {"case_id": case_id}).scalar_one() or "")
+
+
+def save_item(connection: Connection, item: ItemRecord) -> None:
+    """Write who holds a work item (claim, release, assign)."""
+    connection.execute(_SAVE_ITEM, {"item_id": item.id, "v_state": item.state, "v_assignee": item.assignee})
+
+
+def open_items(connection: Connection, case_id: int) -> list[ItemRecord]:
+    """Open and claimed work items of a case, oldest first."""
+    return [_item(row) for row in connection.execute(_OPEN_ITEMS, {"case_id": case_id}).mappings()]
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(**{name: row[name] for name in _CASE_FIELDS})
+
+
+def _item(row: Any) -> ItemRecord:
+    return ItemRecord(**{name: row[f"item_{name}"] for name in _ITEM_FIELDS})
