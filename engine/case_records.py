@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from engine.persistence.models import Case, OrgUnit, WorkItem
+from engine.persistence.models import Case, OrgUnit, WorkItem, table_of
 
-CASES = Case.__table__
-ITEMS = WorkItem.__table__
-UNITS = OrgUnit.__table__
+CASES = table_of(Case)
+ITEMS = table_of(WorkItem)
+UNITS = table_of(OrgUnit)
 
 
 @dataclass
@@ -30,7 +30,6 @@ class CaseRecord:
     procedure_version_id: int
     org_unit_id: int
     applicant: dict[str, Any]
-    data: dict[str, Any]
     status: str
     outcome: str | None
     current_step: str
@@ -69,7 +68,6 @@ _ITEM_FIELDS = [f.name for f in fields(ItemRecord)]
 _CASE_COLUMNS = [CASES.c[name] for name in _CASE_FIELDS]
 _ITEM_COLUMNS = [ITEMS.c[name].label(f"item_{name}") for name in _ITEM_FIELDS]
 _MUTABLE = [
-    "data",
     "status",
     "outcome",
     "current_step",

@@ -277,6 +277,9 @@ class CaseWorkflow:
         for subprocess in self.workflow.subprocesses.values():
             yield from subprocess.tasks.values()
 
+    def _waits_on_timer(self) -> bool:
+        return any(_is_timer(task.task_spec) for task in self._waiting_tasks())
+
     def _waiting_tasks(self) -> Iterator[Task]:
         for task in list(self.workflow.event_manager.tasks.values()):
             if task.state == TaskState.WAITING:
@@ -298,8 +301,10 @@ class CaseWorkflow:
                 action()
                 if run_engine:
                     self.workflow.do_engine_steps()
-                    self.workflow.refresh_timers()
-                    self.workflow.do_engine_steps()
+                    if self._waits_on_timer():
+                        # A timer already due needs a refresh and another pass to fire.
+                        self.workflow.refresh_timers()
+                        self.workflow.do_engine_steps()
         except OneStopError:
             raise
         except Exception as exc:  # SpiffWorkflow wraps script and service errors in its own

@@ -142,8 +142,7 @@ class CaseService:
         with self.db.write() as session:
             principal = load_principal(session, actor)
             unit = unit_by_code(session, unit_code)
-            row = self.catalog.published_row(session, procedure_code)
-            info = self.catalog.info(session, row.id)
+            info = self.catalog.published(session, procedure_code)
             require_role(
                 principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases"
             )
@@ -152,10 +151,9 @@ class CaseService:
                 id=0,
                 uid=str(uuid.uuid4()),
                 dossier_code=code,
-                procedure_version_id=row.id,
+                procedure_version_id=info.id,
                 org_unit_id=unit.id,
                 applicant={k: data[k] for k in APPLICANT_FIELDS if k in data},
-                data={},
                 status="running",
                 outcome=None,
                 current_step="",

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
+from engine.case_records import CaseRecord
 from engine.case_workflow import EventDraft
 from engine.event_chain import canonical_json, event_hash
-from engine.case_records import CaseRecord
-from engine.persistence.models import CaseEvent
+from engine.persistence.models import CaseEvent, table_of
 
-_INSERT_EVENT = insert(CaseEvent.__table__)
+_INSERT_EVENT = insert(table_of(CaseEvent))
 
 # The kinds whose event *is* the command; everything else is a consequence of one.
 COMMAND_KINDS = frozenset(

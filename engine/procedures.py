@@ -159,25 +159,25 @@ class ProcedureCatalog:
             ).all()
             return [_view(procedure, version) for procedure, version in rows]
 
-    def published_row(self, session: Session, code: str) -> ProcedureVersion:
-        """The published version row of ``code``.
+    def published(self, session: Session, code: str) -> VersionInfo:
+        """The published version of ``code``.
 
         Raises:
             ProcedureNotFound: unknown code, or no version is published.
         """
-        row = session.scalar(
-            select(ProcedureVersion)
+        version_id = session.scalar(
+            select(ProcedureVersion.id)
             .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
             .where(Procedure.code == code, ProcedureVersion.status == "published")
         )
-        if row is None:
+        if version_id is None:
             known = session.scalars(select(Procedure.code).order_by(Procedure.code)).all()
             raise ProcedureNotFound(
                 f"no published version of procedure '{code}' "
                 f"(known procedures: {', '.join(known) or 'none'})",
                 procedure=code,
             )
-        return row
+        return self.info(session, version_id)
 
     def compiled(self, row: ProcedureVersion) -> CompiledProcedure:
         """The compiled procedure of a stored version (parsed once per process)."""

@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, or_, update
 
-from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.case_records import CaseRecord
-from engine.persistence.models import Timer, WorkItem
+from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
+from engine.persistence.models import Timer, WorkItem, table_of
 from engine.specs import DEFAULT_STARTER_ROLE
 from engine.spiff_time import parse_due
 
-
-_ITEMS = WorkItem.__table__
+_ITEMS = table_of(WorkItem)
+_TIMERS = table_of(Timer)
 _CLOSE_ITEM = (
     update(_ITEMS)
     .where(
@@ -32,8 +32,8 @@ _CLOSE_ITEM = (
     )
 )
 _INSERT_ITEM = insert(_ITEMS)
-_DELETE_TIMERS = delete(Timer.__table__).where(Timer.__table__.c.case_id == bindparam("case_id"))
-_INSERT_TIMER = insert(Timer.__table__)
+_DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"))
+_INSERT_TIMER = insert(_TIMERS)
 
 
 def sync_work_items(
@@ -107,11 +107,7 @@ def update_header(
     drafts: Sequence[EventDraft],
     now: datetime,
 ) -> None:
-    """Status, outcome, current step and the case data fold."""
-    data = dict(case.data or {})
-    for draft in drafts:
-        data.update(_data_contribution(draft))
-    case.data = data
+    """Status, outcome and current step."""
     for draft in drafts:
         if draft.kind == "case_completed":
             case.status, case.outcome, case.closed_at = "completed", draft.payload.get("outcome"), now
@@ -124,16 +120,6 @@ def update_header(
     else:
         case.current_step = case.outcome or case.status
     case.updated_at = now
-
-
-def _data_contribution(draft: EventDraft) -> dict[str, Any]:
-    if draft.kind in ("case_started", "task_completed"):
-        return dict(draft.payload.get("data") or {})
-    if draft.kind == "message_received":
-        return {str(draft.payload["name"]): draft.payload.get("payload")}
-    if draft.kind == "service_called" and draft.element_id:
-        return {draft.element_id: draft.payload.get("result")}
-    return {}
 
 
 def appointment_date(received: datetime, time_limit: dict[str, Any] | None, tz: Any) -> date | None:

@@ -7,7 +7,7 @@ Schema changes go through Alembic migrations in ``engine/persistence/migrations`
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -121,7 +122,6 @@ class Case(Base):
     procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"), index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     applicant: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), index=True)
     outcome: Mapped[str | None] = mapped_column(String(200))
     current_step: Mapped[str] = mapped_column(String(500), default="")
@@ -238,3 +238,8 @@ class AccessLogEntry(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     fields: Mapped[list[Any]] = mapped_column(default=list)
     purpose: Mapped[str] = mapped_column(String(300))
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, typed as such (for prebuilt Core statements)."""
+    return cast(Table, model.__table__)

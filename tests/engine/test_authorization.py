@@ -74,3 +74,20 @@ def test_starting_a_case_needs_the_starter_role_in_that_unit(onestop: OneStop) -
 def test_only_the_system_worker_fires_timers(onestop: OneStop) -> None:
     with pytest.raises(PermissionDenied):
         onestop.cases.fire_due_timers("somchai", T0)
+
+
+def test_recent_cases_show_only_the_units_a_user_works_in(onestop: OneStop, case: CaseView) -> None:
+    assert [c.dossier_code for c in onestop.queries.recent_cases("somchai")] == [case.dossier_code]
+    assert onestop.queries.recent_cases("malee") == []
+    assert [c.dossier_code for c in onestop.queries.recent_cases("lan")] == [case.dossier_code]
+
+
+def test_reading_case_data_is_logged_with_its_purpose(onestop: OneStop, case: CaseView) -> None:
+    onestop.cases.complete("somchai", case.open_items[0].id, T0, COMPLETE)
+    view = onestop.queries.case_data("lan", case.dossier_code, "annual audit", T0)
+    assert view.data["national_id"] == COMPLETE["national_id"]
+    with pytest.raises(PermissionDenied):
+        onestop.queries.case_data("lan", case.dossier_code, "  ", T0)
+    with onestop.db.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT actor, purpose FROM access_log").all()
+    assert [tuple(r) for r in rows] == [("lan", "annual audit")]

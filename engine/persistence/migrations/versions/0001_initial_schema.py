@@ -147,7 +147,6 @@ def upgrade() -> None:
         sa.Column("procedure_version_id", sa.Integer(), nullable=False),
         sa.Column("org_unit_id", sa.Integer(), nullable=False),
         sa.Column("applicant", sa.JSON(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("outcome", sa.String(length=200), nullable=True),
         sa.Column("current_step", sa.String(length=500), nullable=False),

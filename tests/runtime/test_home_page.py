@@ -1,0 +1,33 @@
+"""The home page through Streamlit's AppTest, on a seeded database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from runtime.cli import main
+from tests.conftest import PROCEDURES
+
+APP = str(Path(__file__).resolve().parents[2] / "runtime" / "app.py")
+
+
+def test_home_lists_published_procedures_and_recent_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONESTOP_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("ONESTOP_PROCEDURES_DIR", str(PROCEDURES))
+    assert main(["seed-demo"]) == 0
+    assert main(["cases", "start", "building_permit", "--unit", "TH.50.01", "--as", "somchai"]) == 0
+
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+
+    assert not app.exception
+    assert [s.value for s in app.subheader] == ["Published procedures", "Recent cases"]
+    procedures = app.dataframe[0].value
+    assert list(procedures["code"]) == ["building_permit"]
+    cases = app.dataframe[1].value
+    assert cases["dossier"][0].startswith("TH.50.01-")
+    assert "applicant" not in " ".join(cases.columns)
