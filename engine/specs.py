@@ -125,15 +125,7 @@ def _add(add: Any, data: bytes, name: str, findings: list[Finding]) -> None:
         tree = parse_xml(data, file=name)
         add(tree, filename=name)
     except OneStopError as exc:
-        findings.append(
-            Finding(
-                severity="error",
-                code="xml-unsafe-or-malformed",
-                message=exc.message,
-                file=name,
-                line=exc.details.get("line"),
-            )
-        )
+        findings.append(_finding_from_error(exc, "xml-unsafe-or-malformed", name))
     except ValidationException as exc:
         findings.append(_finding_from_validation(exc, default_file=name))
     except (SpiffWorkflowException, etree.LxmlError, TypeError, KeyError, ValueError) as exc:
@@ -146,6 +138,18 @@ def _add(add: Any, data: bytes, name: str, findings: list[Finding]) -> None:
                 file=name,
             )
         )
+
+
+def _finding_from_error(exc: OneStopError, code: str, name: str) -> Finding:
+    """A finding from one of our errors, keeping the line and JSON pointer it carries."""
+    return Finding(
+        severity="error",
+        code=code,
+        message=exc.message,
+        file=name,
+        line=exc.details.get("line"),
+        hint=exc.details.get("pointer"),
+    )
 
 
 def _finding_from_validation(exc: ValidationException, default_file: str | None = None) -> Finding:
@@ -183,16 +187,7 @@ def _load_forms(files: PackageFiles, findings: list[Finding]) -> dict[str, FormS
         try:
             forms[name] = load_form_schema(data, file=name)
         except ProcedureInvalid as exc:
-            findings.append(
-                Finding(
-                    severity="error",
-                    code="form-invalid",
-                    message=exc.message,
-                    file=name,
-                    line=exc.details.get("line"),
-                    hint=exc.details.get("pointer"),
-                )
-            )
+            findings.append(_finding_from_error(exc, "form-invalid", name))
     return forms
 
 

@@ -93,13 +93,3 @@ def onestop(database_url: str) -> Iterator[OneStop]:
     )
     yield instance
     instance.close()
-
-
-@pytest.fixture
-def sqlite_onestop(sqlite_url: str) -> Iterator[OneStop]:
-    instance = make_onestop(sqlite_url)
-    instance.procedures.import_package(
-        "admin", read_package(PROCEDURES / "building_permit"), T0, publish=True
-    )
-    yield instance
-    instance.close()
