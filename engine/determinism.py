@@ -12,7 +12,6 @@ is pinned (3.2.x) and ``tests/engine/test_determinism.py`` fails if the hooks st
 
 from __future__ import annotations
 
-import time as _time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from datetime import datetime, tzinfo
 from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
-from engine.clock import _injected, frozen_at, injected_or_wall_clock
+from engine.clock import frozen_at, injected_or_wall_clock
 
 
 @dataclass
@@ -56,8 +55,7 @@ class _EngineTime:
 
     @staticmethod
     def time() -> float:
-        moment = _injected.get()
-        return moment.timestamp() if moment is not None else _time.time()
+        return injected_or_wall_clock().timestamp()
 
 
 def _next_task_id() -> uuid.UUID:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InputRejected, OrgUnitNotFound, UserNotFound
+from engine.persistence.database import Database
 from engine.persistence.models import OrgUnit, RoleGrant, User
 from engine.views import GrantView, OrgUnitView, UserView
 
@@ -148,7 +149,7 @@ def list_users(session: Session) -> list[UserView]:
 class Directory:
     """Public face of the directory: each call is its own transaction."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def ensure_unit(self, **fields: Any) -> OrgUnitView:

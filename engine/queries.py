@@ -6,7 +6,7 @@ Reading personal data (a case's data) writes an access-log row in the same trans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
@@ -149,8 +149,6 @@ class CaseQueries:
 
 def as_utc_naive(moment: datetime) -> datetime:
     """Stored timestamps come back naive from SQLite; they are UTC."""
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from engine.case_workflow import CaseWorkflow, EventDraft
 from engine.connectors import ConnectorRegistry, ServiceCall, ServiceLedger
 from engine.errors import IntegrityError, OneStopError
+from engine.event_chain import canonical_json
 from engine.event_store import COMMAND_KINDS, WORKFLOW_COMMANDS, payload_of
 from engine.persistence.models import CaseEvent
 from engine.sandbox import Sandbox
@@ -101,11 +103,7 @@ def replay(workflow: CaseWorkflow, commands: Sequence[RecordedCommand], registry
 def apply_recorded(workflow: CaseWorkflow, command: CaseEvent) -> list[EventDraft]:
     """Apply one recorded workflow command; return the consequences it produces now."""
     payload = payload_of(command)
-    at = command.at
-    if at.tzinfo is None:
-        from datetime import UTC
-
-        at = at.replace(tzinfo=UTC)
+    at = command.at if command.at.tzinfo else command.at.replace(tzinfo=UTC)
     if command.kind == "case_started":
         return workflow.start(at, dict(payload.get("data") or {}))
     if command.kind == "task_completed":
@@ -146,8 +144,6 @@ def compare(produced: Sequence[EventDraft], recorded: Sequence[CaseEvent]) -> No
 
 
 def _normal(payload: dict[str, Any]) -> dict[str, Any]:
-    from engine.event_chain import canonical_json
-
     normal: dict[str, Any] = json.loads(canonical_json(payload))
     return normal
 
