@@ -261,10 +261,6 @@ class CaseWorkflow:
     def is_completed(self) -> bool:
         return bool(self.workflow.is_completed())
 
-    def task_data_for(self, ref: str) -> dict[str, Any]:
-        """The data a READY task would show in its form (a copy)."""
-        return copy.deepcopy(self._ready_task(ref).data)
-
     # -- internals ------------------------------------------------------------------------
 
     def _all_tasks(self) -> Iterator[Task]:

@@ -211,7 +211,7 @@ class CaseService:
             save_item(ctx.session.connection(), item)
             return [EventDraft("task_claimed", item.element_id, {"ref": item.ref, "assignee": item.assignee})]
 
-        return self._item_command(actor, item_id, now, expected_version, body)
+        return self._item_command(actor, item_id, now, expected_version, body)[1]
 
     def release(
         self, actor: str, item_id: int, now: datetime, expected_version: int | None = None
@@ -231,7 +231,7 @@ class CaseService:
             save_item(ctx.session.connection(), item)
             return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
 
-        return self._item_command(actor, item_id, now, expected_version, body)
+        return self._item_command(actor, item_id, now, expected_version, body)[1]
 
     def assign(
         self, actor: str, item_id: int, assignee: str, now: datetime, expected_version: int | None = None
@@ -254,7 +254,7 @@ class CaseService:
                 EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})
             ]
 
-        return self._item_command(actor, item_id, now, expected_version, body)
+        return self._item_command(actor, item_id, now, expected_version, body)[1]
 
     def complete(
         self,
@@ -275,21 +275,19 @@ class CaseService:
             WorkflowFailed.
         """
         data = _checked_input(data, "form data")
-        found: list[CaseView] = []
 
         def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "complete")
-            if item.state == "claimed" and item.assignee != ctx.principal.username:
-                raise TaskNotReady(_held_message(item), ref=item.ref)
-            if item.state not in ("open", "claimed"):
+            held_by_other = item.state == "claimed" and item.assignee != ctx.principal.username
+            if held_by_other or item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             accepted = self._validated(ctx.compiled, item, data)
             workflow = self._workflow(ctx)
             command = EventDraft("task_completed", item.element_id, {"ref": item.ref, "data": accepted})
             return [command, *workflow.complete(item.ref, ctx.now, accepted)]
 
-        self._item_command(actor, item_id, now, expected_version, body, found)
-        return found[0]
+        case, _ = self._item_command(actor, item_id, now, expected_version, body)
+        return case
 
     def deliver_message(
         self,
@@ -380,8 +378,9 @@ class CaseService:
         now: datetime,
         expected_version: int | None,
         body: Callable[[_Context, ItemRecord], list[EventDraft]],
-        case_out: list[CaseView] | None = None,
-    ) -> WorkItemView:
+    ) -> tuple[CaseView, WorkItemView]:
+        """Run ``body`` on a work item's locked case; returns the case and the item after it."""
+
         def case_body(ctx: _Context) -> list[EventDraft]:
             assert ctx.item is not None
             return body(ctx, ctx.item)
@@ -394,10 +393,8 @@ class CaseService:
             expected_version,
             case_body,
         )
-        if case_out is not None:
-            case_out.append(view)
         assert item_view is not None
-        return item_view
+        return view, item_view
 
     def _case_command(
         self,

@@ -30,9 +30,6 @@ from engine.persistence.models import (
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 
 READ_ROLES_EVERYWHERE = ("auditor",)
-PERSONAL_FIELDS = frozenset(
-    {"national_id", "citizen_id", "phone", "applicant_name", "date_of_birth", "address"}
-)
 
 
 class CaseQueries:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
@@ -75,7 +74,6 @@ class CompiledProcedure:
     lanes: tuple[str, ...]
     starter_role: str
     forms: dict[str, FormSchema]
-    waiting_lanes: dict[str, str | None]
 
     def form_for(self, element_id: str) -> FormSchema | None:
         info = self.user_tasks.get(element_id)
@@ -201,13 +199,10 @@ def _describe(
 ) -> CompiledProcedure:
     user_tasks: dict[str, UserTaskInfo] = {}
     lanes: list[str] = []
-    waiting: dict[str, str | None] = {}
     for task_spec in [*spec.task_specs.values(), *(t for s in subs.values() for t in s.task_specs.values())]:
         lane = getattr(task_spec, "lane", None)
         if lane and lane not in lanes:
             lanes.append(lane)
-        if isinstance(task_spec, CatchingEvent):
-            waiting[task_spec.bpmn_id or task_spec.name] = lane
         if not isinstance(task_spec, UserTask):
             continue
         properties = task_spec.extensions.get("properties", {}) if task_spec.extensions else {}
@@ -238,7 +233,6 @@ def _describe(
         lanes=tuple(lanes),
         starter_role=str(files.manual.get("starter_role") or _start_lane(spec) or DEFAULT_STARTER_ROLE),
         forms=forms,
-        waiting_lanes=waiting,
     )
 
 
@@ -284,14 +278,4 @@ class SpecCache:
         compiled, _ = compile_package(files)
         spec, subs = load_spec(spec_json)
         # The stored spec is the one cases were started on; prefer it over a re-parse.
-        return CompiledProcedure(
-            sha256=compiled.sha256,
-            process_id=compiled.process_id,
-            spec=spec,
-            subprocess_specs=subs,
-            user_tasks=compiled.user_tasks,
-            lanes=compiled.lanes,
-            starter_role=compiled.starter_role,
-            forms=compiled.forms,
-            waiting_lanes=compiled.waiting_lanes,
-        )
+        return replace(compiled, spec=spec, subprocess_specs=subs)
