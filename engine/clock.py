@@ -29,6 +29,17 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def stored_instant(moment: datetime) -> datetime:
+    """A timestamp read back from storage, in UTC.
+
+    A naive value is UTC: we only ever store UTC, and SQLite hands timestamps back without
+    their zone.
+    """
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 @contextmanager
 def frozen_at(moment: datetime) -> Iterator[datetime]:
     """Run the body with the engine clock stopped at ``moment`` (converted to UTC)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from engine.clock import stored_instant
 
 GENESIS = "0" * 64
 
@@ -38,13 +40,8 @@ def canonical_json(value: Any) -> str:
 
 
 def format_instant(moment: datetime) -> str:
-    """ISO-8601 UTC with microseconds and ``Z`` — the only time format in events.
-
-    A naive value is UTC: SQLite hands stored timestamps back without their zone.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO-8601 UTC with microseconds and ``Z`` — the only time format in events."""
+    return stored_instant(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_hash(

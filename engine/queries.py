@@ -6,7 +6,7 @@ Reading personal data (a case's data) writes an access-log row in the same trans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.case_records import CaseRecord, ItemRecord, open_items
-from engine.clock import as_utc
+from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
 from engine.event_store import payload_of
 from engine.persistence.database import Database
@@ -107,7 +107,7 @@ class CaseQueries:
             return [
                 EventView(
                     seq=e.seq,
-                    at=as_utc_naive(e.at),
+                    at=stored_instant(e.at),
                     actor=e.actor,
                     kind=e.kind,
                     element_id=e.element_id,
@@ -142,11 +142,6 @@ class CaseQueries:
                 )
             )
             return CaseDataView(dossier_code=case.dossier_code, data=data)
-
-
-def as_utc_naive(moment: datetime) -> datetime:
-    """Stored timestamps come back naive from SQLite; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
@@ -190,10 +185,10 @@ def case_view_of(
         status=case.status,  # type: ignore[arg-type]
         outcome=case.outcome,
         current_step=case.current_step,
-        received_at=as_utc_naive(case.received_at),
+        received_at=stored_instant(case.received_at),
         appointment_date=case.appointment_date,
-        closed_at=as_utc_naive(case.closed_at) if case.closed_at else None,
-        updated_at=as_utc_naive(case.updated_at),
+        closed_at=stored_instant(case.closed_at) if case.closed_at else None,
+        updated_at=stored_instant(case.updated_at),
         version=case.version,
         open_items=tuple(work_item_view(item, case, procedure_code, unit_code) for item in items),
     )
@@ -214,9 +209,9 @@ def work_item_view(
         form=item.form,
         state=item.state,  # type: ignore[arg-type]
         assignee=item.assignee,
-        ready_at=as_utc_naive(item.ready_at),
-        due_at=as_utc_naive(item.due_at) if item.due_at else None,
-        closed_at=as_utc_naive(item.closed_at) if item.closed_at else None,
+        ready_at=stored_instant(item.ready_at),
+        due_at=stored_instant(item.due_at) if item.due_at else None,
+        closed_at=stored_instant(item.closed_at) if item.closed_at else None,
         closed_by=item.closed_by,
         case_version=case.version,
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from engine.case_workflow import CaseWorkflow, EventDraft
+from engine.clock import stored_instant
 from engine.connectors import ConnectorRegistry, ServiceCall, ServiceLedger
 from engine.errors import IntegrityError, OneStopError
 from engine.event_chain import canonical_json
@@ -103,7 +103,7 @@ def replay(workflow: CaseWorkflow, commands: Sequence[RecordedCommand], registry
 def apply_recorded(workflow: CaseWorkflow, command: CaseEvent) -> list[EventDraft]:
     """Apply one recorded workflow command; return the consequences it produces now."""
     payload = payload_of(command)
-    at = command.at if command.at.tzinfo else command.at.replace(tzinfo=UTC)
+    at = stored_instant(command.at)
     if command.kind == "case_started":
         return workflow.start(at, dict(payload.get("data") or {}))
     if command.kind == "task_completed":

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from engine.clock import stored_instant
 
 
 def parse_due(value: str) -> datetime:
     """Parse a stored due time; a value without zone is taken as UTC."""
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return stored_instant(datetime.fromisoformat(value))
