@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
 
-from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, user_by_name
+from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, unknown_user
 from engine.errors import PermissionDenied
 from engine.persistence.models import OrgUnit, RoleGrant, User
+from engine.persistence.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Principal:
 
 SYSTEM = Principal(SYSTEM_ACTOR, frozenset(), is_system=True)
 
-_GRANTS = (
+_GRANTS = Prepared(
     select(User.active, RoleGrant.role, OrgUnit.path)
     .select_from(User)
     .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
@@ -58,7 +58,7 @@ _GRANTS = (
 )
 
 
-def load_principal(session: Session, username: str) -> Principal:
+def load_principal(connection: Connection, username: str) -> Principal:
     """The user ``username`` with their grants.
 
     Raises:
@@ -66,10 +66,12 @@ def load_principal(session: Session, username: str) -> Principal:
     """
     if username == SYSTEM_ACTOR:
         return SYSTEM
-    rows = session.connection().execute(_GRANTS, {"username": username}).all()
-    if not rows or not rows[0].active:
-        user_by_name(session, username)  # raises UserNotFound with the usual message
-    return Principal(username, frozenset((row.role, row.path) for row in rows if row.role is not None))
+    rows = _GRANTS.rows(connection, {"username": username})
+    if not rows or not rows[0]["active"]:
+        raise unknown_user(username)
+    return Principal(
+        username, frozenset((row["role"], row["path"]) for row in rows if row["role"] is not None)
+    )
 
 
 def require_role(principal: Principal, roles: Iterable[str], unit_path: str, action: str) -> None:

@@ -1,8 +1,8 @@
 """The rows a command reads and writes, through statements built once.
 
-Commands are the hot path: building a SQLAlchemy statement costs ten times more than
-running a prepared one, so every statement here is built at import with bind parameters,
-and rows travel as plain records rather than ORM objects.
+Commands are the hot path: every statement here is built once at import and run as a
+:class:`~engine.persistence.prepared.Prepared` statement, and rows travel as plain records
+rather than ORM objects.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
+from engine.directory import unknown_unit
 from engine.persistence.models import Case, OrgUnit, WorkItem, table_of
+from engine.persistence.prepared import Prepared
 
 CASES = table_of(Case)
 ITEMS = table_of(WorkItem)
@@ -45,6 +47,14 @@ class CaseRecord:
     snapshot: str | None = None
 
 
+@dataclass(frozen=True)
+class UnitRecord:
+    id: int
+    code: str
+    path: str
+    timezone: str
+
+
 @dataclass
 class ItemRecord:
     id: int
@@ -66,6 +76,7 @@ class ItemRecord:
 _CASE_FIELDS = [f.name for f in fields(CaseRecord) if f.name != "snapshot"]
 _ITEM_FIELDS = [f.name for f in fields(ItemRecord)]
 _CASE_COLUMNS = [CASES.c[name] for name in _CASE_FIELDS]
+_NEW_CASE_FIELDS = [name for name in _CASE_FIELDS if name != "id"]
 _ITEM_COLUMNS = [ITEMS.c[name].label(f"item_{name}") for name in _ITEM_FIELDS]
 _MUTABLE = [
     "status",
@@ -80,38 +91,45 @@ _MUTABLE = [
     "commands_since_snapshot",
 ]
 
-_BY_ITEM = (
+_BY_ITEM = Prepared(
     select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"), *_ITEM_COLUMNS)
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
     .join(ITEMS, ITEMS.c.case_id == CASES.c.id)
     .where(ITEMS.c.id == bindparam("item_id"))
     .with_for_update(of=CASES)
 )
-_BY_CODE = (
+_BY_CODE = Prepared(
     select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"))
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
     .where(CASES.c.dossier_code == bindparam("code"))
     .with_for_update(of=CASES)
 )
-_SAVE_CASE = (
+_SAVE_CASE = Prepared(
     update(CASES)
     .where(CASES.c.id == bindparam("case_id"))
     .values({name: bindparam(f"v_{name}") for name in _MUTABLE})
 )
-_SAVE_SNAPSHOT = (
+_SAVE_SNAPSHOT = Prepared(
     update(CASES).where(CASES.c.id == bindparam("case_id")).values(snapshot=bindparam("v_snapshot"))
 )
-_SNAPSHOT = select(CASES.c.snapshot).where(CASES.c.id == bindparam("case_id"))
-_INSERT_CASE = insert(CASES).returning(CASES.c.id)
-_SAVE_ITEM = (
+_SNAPSHOT = Prepared(select(CASES.c.snapshot).where(CASES.c.id == bindparam("case_id")))
+_INSERT_CASE = Prepared(
+    insert(CASES)
+    .values({name: bindparam(f"v_{name}") for name in [*_NEW_CASE_FIELDS, "snapshot"]})
+    .returning(CASES.c.id)
+)
+_SAVE_ITEM = Prepared(
     update(ITEMS)
     .where(ITEMS.c.id == bindparam("item_id"))
     .values(state=bindparam("v_state"), assignee=bindparam("v_assignee"))
 )
-_OPEN_ITEMS = (
+_OPEN_ITEMS = Prepared(
     select(*_ITEM_COLUMNS)
-    .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.state.in_(("open", "claimed")))
+    .where(ITEMS.c.case_id == bindparam("case_id"), or_(ITEMS.c.state == "open", ITEMS.c.state == "claimed"))
     .order_by(ITEMS.c.id)
+)
+_UNIT = Prepared(
+    select(UNITS.c.id, UNITS.c.code, UNITS.c.path, UNITS.c.timezone).where(UNITS.c.code == bindparam("code"))
 )
 
 
@@ -125,7 +143,7 @@ class LockedCase:
 
 def lock_by_item(connection: Connection, item_id: int) -> LockedCase | None:
     """Lock the case of a work item (``FOR UPDATE`` on PostgreSQL) and read both."""
-    row = connection.execute(_BY_ITEM, {"item_id": item_id}).mappings().first()
+    row = _BY_ITEM.first(connection, {"item_id": item_id})
     if row is None:
         return None
     return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row))
@@ -133,40 +151,55 @@ def lock_by_item(connection: Connection, item_id: int) -> LockedCase | None:
 
 def lock_by_code(connection: Connection, dossier_code: str) -> LockedCase | None:
     """Lock a case by dossier code and read it."""
-    row = connection.execute(_BY_CODE, {"code": dossier_code}).mappings().first()
+    row = _BY_CODE.first(connection, {"code": dossier_code})
     if row is None:
         return None
     return LockedCase(_case(row), row["unit_code"], row["unit_path"], None)
 
 
+def find_unit(connection: Connection, code: str) -> UnitRecord:
+    """The org unit with ``code``.
+
+    Raises:
+        OrgUnitNotFound: no unit has that code.
+    """
+    row = _UNIT.first(connection, {"code": code})
+    if row is None:
+        raise unknown_unit(code)
+    return UnitRecord(**row)
+
+
 def insert_case(connection: Connection, case: CaseRecord) -> int:
     """Insert a new case row; returns its id."""
-    values = {name: getattr(case, name) for name in _CASE_FIELDS if name != "id"}
-    values["snapshot"] = case.snapshot or ""
-    return int(connection.execute(_INSERT_CASE, values).scalar_one())
+    values = {f"v_{name}": getattr(case, name) for name in _NEW_CASE_FIELDS}
+    values["v_snapshot"] = case.snapshot or ""
+    row = _INSERT_CASE.first(connection, values)
+    assert row is not None
+    return int(row["id"])
 
 
 def save_case(connection: Connection, case: CaseRecord, *, snapshot: str | None = None) -> None:
     """Write the columns a command may change (and a new snapshot, when given)."""
     params = {f"v_{name}": getattr(case, name) for name in _MUTABLE}
     params["case_id"] = case.id
-    connection.execute(_SAVE_CASE, params)
+    _SAVE_CASE.run(connection, params)
     if snapshot is not None:
-        connection.execute(_SAVE_SNAPSHOT, {"case_id": case.id, "v_snapshot": snapshot})
+        _SAVE_SNAPSHOT.run(connection, {"case_id": case.id, "v_snapshot": snapshot})
 
 
 def load_snapshot(connection: Connection, case_id: int) -> str:
-    return str(connection.execute(_SNAPSHOT, {"case_id": case_id}).scalar_one() or "")
+    row = _SNAPSHOT.first(connection, {"case_id": case_id})
+    return str(row["snapshot"] or "") if row else ""
 
 
 def save_item(connection: Connection, item: ItemRecord) -> None:
     """Write who holds a work item (claim, release, assign)."""
-    connection.execute(_SAVE_ITEM, {"item_id": item.id, "v_state": item.state, "v_assignee": item.assignee})
+    _SAVE_ITEM.run(connection, {"item_id": item.id, "v_state": item.state, "v_assignee": item.assignee})
 
 
 def open_items(connection: Connection, case_id: int) -> list[ItemRecord]:
     """Open and claimed work items of a case, oldest first."""
-    return [_item(row) for row in connection.execute(_OPEN_ITEMS, {"case_id": case_id}).mappings()]
+    return [_item(row) for row in _OPEN_ITEMS.rows(connection, {"case_id": case_id})]
 
 
 def _case(row: Any) -> CaseRecord:

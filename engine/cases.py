@@ -30,6 +30,7 @@ from engine.case_records import (
     CaseRecord,
     ItemRecord,
     LockedCase,
+    find_unit,
     insert_case,
     load_snapshot,
     lock_by_code,
@@ -40,7 +41,6 @@ from engine.case_records import (
 from engine.case_workflow import CaseWorkflow, EventDraft
 from engine.clock import as_utc
 from engine.connectors import ConnectorRegistry, ServiceLedger
-from engine.directory import unit_by_code
 from engine.dossier import next_dossier_code
 from engine.errors import (
     CaseClosed,
@@ -75,7 +75,7 @@ ASSIGN_ROLES = ("approver", "admin")
 
 @dataclass
 class _Context:
-    session: Session
+    connection: Connection
     case: CaseRecord
     principal: Principal
     info: VersionInfo
@@ -84,10 +84,19 @@ class _Context:
     now: datetime
     item: ItemRecord | None = None
     workflow: CaseWorkflow | None = None
+    orm: Session | None = None
 
     @property
     def compiled(self) -> CompiledProcedure:
         return self.info.compiled
+
+    @property
+    def session(self) -> Session:
+        """An ORM session in the command's transaction, made only for the rare paths that
+        need one (rebuilding a workflow, naming an assignee)."""
+        if self.orm is None:
+            self.orm = Session(bind=self.connection)
+        return self.orm
 
 
 class CaseService:
@@ -139,14 +148,14 @@ class CaseService:
         """
         now = as_utc(now)
         data = _checked_input(data or {}, "case data")
-        with self.db.write() as session:
-            principal = load_principal(session, actor)
-            unit = unit_by_code(session, unit_code)
-            info = self.catalog.published(session, procedure_code)
+        with self.db.command() as connection:
+            principal = load_principal(connection, actor)
+            unit = find_unit(connection, unit_code)
+            info = self.catalog.published(connection, procedure_code)
             require_role(
                 principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases"
             )
-            code = next_dossier_code(session, unit, now)
+            code = next_dossier_code(connection, unit, now)
             case = CaseRecord(
                 id=0,
                 uid=str(uuid.uuid4()),
@@ -169,7 +178,7 @@ class CaseService:
                 snapshot_seq=0,
                 commands_since_snapshot=0,
             )
-            case.id = insert_case(session.connection(), case)
+            case.id = insert_case(connection, case)
             workflow = CaseWorkflow.begin(
                 info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors)
             )
@@ -185,7 +194,7 @@ class CaseService:
                     "data": data,
                 },
             )
-            ctx = _Context(session, case, principal, info, unit.code, unit.path, now, workflow=workflow)
+            ctx = _Context(connection, case, principal, info, unit.code, unit.path, now, workflow=workflow)
             self._finish(ctx, [command, *workflow.start(now, data)])
             view = self._case_view(ctx)
         self.cache.put(case.id, case.version, workflow)
@@ -208,7 +217,7 @@ class CaseService:
             if item.state != "open":
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             item.state, item.assignee = "claimed", ctx.principal.username
-            save_item(ctx.session.connection(), item)
+            save_item(ctx.connection, item)
             return [EventDraft("task_claimed", item.element_id, {"ref": item.ref, "assignee": item.assignee})]
 
         return self._item_command(actor, item_id, now, expected_version, body)[1]
@@ -228,7 +237,7 @@ class CaseService:
             if item.assignee != ctx.principal.username:
                 require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "release someone else's work item")
             previous, item.state, item.assignee = item.assignee, "open", None
-            save_item(ctx.session.connection(), item)
+            save_item(ctx.connection, item)
             return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
 
         return self._item_command(actor, item_id, now, expected_version, body)[1]
@@ -246,10 +255,10 @@ class CaseService:
             require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "assign work items")
             if item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
-            target = load_principal(ctx.session, assignee)
+            target = load_principal(ctx.connection, assignee)
             require_role(target, [item.role], ctx.unit_path, f"receive work item {item.id}")
             item.state, item.assignee = "claimed", target.username
-            save_item(ctx.session.connection(), item)
+            save_item(ctx.connection, item)
             return [
                 EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})
             ]
@@ -341,7 +350,7 @@ class CaseService:
         """
         now = as_utc(now)
         with self.db.read() as session:
-            require_system(load_principal(session, actor), "fire timers")
+            require_system(load_principal(session.connection(), actor), "fire timers")
             due = session.execute(
                 select(Case.dossier_code, Timer.ref)
                 .join(Case, Case.id == Timer.case_id)
@@ -425,8 +434,8 @@ class CaseService:
         body: Callable[[_Context], list[EventDraft]],
     ) -> tuple[CaseView, WorkItemView | None]:
         now = as_utc(now)
-        with self.db.write() as session:
-            locked = lock(session.connection())
+        with self.db.command() as connection:
+            locked = lock(connection)
             if locked is None:
                 raise missing
             case, item = locked.case, locked.item
@@ -436,9 +445,11 @@ class CaseService:
                     f"now {case.version}); reload it and try again",
                     case=case.dossier_code,
                 )
-            info = self.catalog.info(session, case.procedure_version_id)
-            principal = load_principal(session, actor)
-            ctx = _Context(session, case, principal, info, locked.unit_code, locked.unit_path, now, item=item)
+            principal = load_principal(connection, actor)
+            info = self.catalog.info(connection, case.procedure_version_id)
+            ctx = _Context(
+                connection, case, principal, info, locked.unit_code, locked.unit_path, now, item=item
+            )
             try:
                 drafts = body(ctx)
                 if drafts:
@@ -454,6 +465,9 @@ class CaseService:
             except BaseException:
                 ctx.workflow = None
                 raise
+            finally:
+                if ctx.orm is not None:
+                    ctx.orm.close()
         if ctx.workflow is not None:
             self.cache.put(case.id, case.version, ctx.workflow)
         return view, item_view
@@ -466,7 +480,7 @@ class CaseService:
             raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
         workflow = self.cache.take(ctx.case.id, ctx.case.version)
         if workflow is None:
-            snapshot = load_snapshot(ctx.session.connection(), ctx.case.id)
+            snapshot = load_snapshot(ctx.connection, ctx.case.id)
             workflow = restore_from_snapshot(
                 ctx.compiled, ctx.case.uid, snapshot, self.sandbox, self.connectors
             )
@@ -479,7 +493,7 @@ class CaseService:
     def _finish(self, ctx: _Context, drafts: list[EventDraft]) -> None:
         case = ctx.case
         actor = ctx.principal.username
-        connection = ctx.session.connection()
+        connection = ctx.connection
         append_events(connection, case, ctx.now, actor, drafts)
         workflow = ctx.workflow
         snapshot = None
@@ -516,7 +530,7 @@ class CaseService:
 
     def _case_view(self, ctx: _Context) -> CaseView:
         return case_view_of(
-            ctx.session.connection(), ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code
+            ctx.connection, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code
         )
 
 

@@ -25,8 +25,12 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
     """
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is None:
-        raise OrgUnitNotFound(f"no org unit has code '{code}'", unit=code)
+        raise unknown_unit(code)
     return unit
+
+
+def unknown_unit(code: str) -> OrgUnitNotFound:
+    return OrgUnitNotFound(f"no org unit has code '{code}'", unit=code)
 
 
 def user_by_name(session: Session, username: str) -> User:
@@ -37,8 +41,12 @@ def user_by_name(session: Session, username: str) -> User:
     """
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        raise UserNotFound(f"no active user '{username}'", user=username)
+        raise unknown_user(username)
     return user
+
+
+def unknown_user(username: str) -> UserNotFound:
+    return UserNotFound(f"no active user '{username}'", user=username)
 
 
 def ensure_unit(

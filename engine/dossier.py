@@ -11,29 +11,41 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Insert
+from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from engine.persistence.models import DossierSequence, OrgUnit
+from engine.case_records import UnitRecord
+from engine.persistence.models import DossierSequence, table_of
+from engine.persistence.prepared import Prepared
 
 SEQUENCE_DIGITS = 4
 
-
-def receipt_day(unit: OrgUnit, now: datetime) -> str:
-    """``YYMMDD`` of ``now`` in the unit's time zone."""
-    return now.astimezone(ZoneInfo(unit.timezone)).strftime("%y%m%d")
+_SEQUENCES = table_of(DossierSequence)
 
 
-def next_dossier_code(session: Session, unit: OrgUnit, now: datetime) -> str:
+def _take_next(insert_fn: type[sqlite.Insert] | type[postgresql.Insert]) -> Prepared:
+    statement = insert_fn(_SEQUENCES).values(
+        org_unit_id=bindparam("unit_id"), day=bindparam("day"), last_value=1
+    )
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=[_SEQUENCES.c.org_unit_id, _SEQUENCES.c.day],
+            set_={"last_value": _SEQUENCES.c.last_value + 1},
+        ).returning(_SEQUENCES.c.last_value)
+    )
+
+
+_TAKE_NEXT = {"sqlite": _take_next(sqlite.Insert), "postgresql": _take_next(postgresql.Insert)}
+
+
+def receipt_day(timezone: str, now: datetime) -> str:
+    """``YYMMDD`` of ``now`` in the time zone named ``timezone``."""
+    return now.astimezone(ZoneInfo(timezone)).strftime("%y%m%d")
+
+
+def next_dossier_code(connection: Connection, unit: UnitRecord, now: datetime) -> str:
     """Issue the next dossier code of ``unit`` for the receipt day of ``now``."""
-    day = receipt_day(unit, now)
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement: Insert = insert_fn(DossierSequence).values(org_unit_id=unit.id, day=day, last_value=1)
-    statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=[DossierSequence.org_unit_id, DossierSequence.day],
-        set_={"last_value": DossierSequence.last_value + 1},
-    ).returning(DossierSequence.last_value)
-    number = session.execute(statement).scalar_one()
-    return f"{unit.code}-{day}-{number:0{SEQUENCE_DIGITS}d}"
+    day = receipt_day(unit.timezone, now)
+    row = _TAKE_NEXT[connection.dialect.name].first(connection, {"unit_id": unit.id, "day": day})
+    assert row is not None
+    return f"{unit.code}-{day}-{row['last_value']:0{SEQUENCE_DIGITS}d}"

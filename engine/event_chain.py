@@ -41,7 +41,7 @@ def canonical_json(value: Any) -> str:
 
 def format_instant(moment: datetime) -> str:
     """ISO-8601 UTC with microseconds and ``Z`` — the only time format in events."""
-    return stored_instant(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return stored_instant(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def event_hash(

@@ -10,15 +10,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.case_records import CaseRecord
 from engine.case_workflow import EventDraft
 from engine.event_chain import canonical_json, event_hash
 from engine.persistence.models import CaseEvent, table_of
+from engine.persistence.prepared import Prepared, insert_values
 
-_INSERT_EVENT = insert(table_of(CaseEvent))
+_INSERT_EVENT = Prepared(
+    insert_values(table_of(CaseEvent), "case_id seq at actor kind element_id payload prev_hash hash")
+)
 
 # The kinds whose event *is* the command; everything else is a consequence of one.
 COMMAND_KINDS = frozenset(
@@ -73,7 +76,7 @@ def append_events(
         )
         prev = digest
     if rows:
-        connection.execute(_INSERT_EVENT, rows)
+        _INSERT_EVENT.run_many(connection, rows)
     case.last_seq, case.last_hash = seq, prev
 
 

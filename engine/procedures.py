@@ -12,15 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.errors import InputRejected, ProcedureNotFound
 from engine.persistence.database import Database
 from engine.persistence.models import Procedure, ProcedureVersion
+from engine.persistence.prepared import Prepared
 from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_package
 from engine.views import ImportResult, ProcedureVersionView
+
+_PUBLISHED = Prepared(
+    select(ProcedureVersion.id)
+    .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    .where(Procedure.code == bindparam("code"), ProcedureVersion.status == "published")
+)
+_CODES = Prepared(select(Procedure.code).order_by(Procedure.code))
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,9 @@ class ProcedureCatalog:
         self._infos: dict[int, VersionInfo] = {}
         self._lock = threading.Lock()
 
-    def info(self, session: Session, version_id: int) -> VersionInfo:
-        """Version facts by id, loaded once per process (versions never change content).
+    def info(self, connection: Connection, version_id: int) -> VersionInfo:
+        """Version facts by id, read from ``connection`` once per process (versions never
+        change content).
 
         Raises:
             ProcedureNotFound: no version has that id.
@@ -62,11 +71,12 @@ class ProcedureCatalog:
             found = self._infos.get(version_id)
         if found is not None:
             return found
-        row = session.get(ProcedureVersion, version_id)
-        if row is None:
-            raise ProcedureNotFound(f"no procedure version with id {version_id}")
-        code = session.scalar(select(Procedure.code).where(Procedure.id == row.procedure_id))
-        info = VersionInfo(row.id, str(code), row.version, dict(row.manual), self.compiled(row))
+        with Session(bind=connection) as session:
+            row = session.get(ProcedureVersion, version_id)
+            if row is None:
+                raise ProcedureNotFound(f"no procedure version with id {version_id}")
+            code = session.scalar(select(Procedure.code).where(Procedure.id == row.procedure_id))
+            info = VersionInfo(row.id, str(code), row.version, dict(row.manual), self.compiled(row))
         with self._lock:
             self._infos[version_id] = info
         return info
@@ -159,25 +169,21 @@ class ProcedureCatalog:
             ).all()
             return [_view(procedure, version) for procedure, version in rows]
 
-    def published(self, session: Session, code: str) -> VersionInfo:
+    def published(self, connection: Connection, code: str) -> VersionInfo:
         """The published version of ``code``.
 
         Raises:
             ProcedureNotFound: unknown code, or no version is published.
         """
-        version_id = session.scalar(
-            select(ProcedureVersion.id)
-            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-            .where(Procedure.code == code, ProcedureVersion.status == "published")
-        )
-        if version_id is None:
-            known = session.scalars(select(Procedure.code).order_by(Procedure.code)).all()
+        row = _PUBLISHED.first(connection, {"code": code})
+        if row is None:
+            known = [found["code"] for found in _CODES.rows(connection)]
             raise ProcedureNotFound(
                 f"no published version of procedure '{code}' "
                 f"(known procedures: {', '.join(known) or 'none'})",
                 procedure=code,
             )
-        return self.info(session, version_id)
+        return self.info(connection, row["id"])
 
     def compiled(self, row: ProcedureVersion) -> CompiledProcedure:
         """The compiled procedure of a stored version (parsed once per process)."""

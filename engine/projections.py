@@ -10,17 +10,18 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, update
+from sqlalchemy import Connection, bindparam, delete, or_, update
 
 from engine.case_records import CaseRecord
 from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.persistence.models import Timer, WorkItem, table_of
+from engine.persistence.prepared import Prepared, insert_values
 from engine.specs import DEFAULT_STARTER_ROLE
 from engine.spiff_time import parse_due
 
 _ITEMS = table_of(WorkItem)
 _TIMERS = table_of(Timer)
-_CLOSE_ITEM = (
+_CLOSE_ITEM = Prepared(
     update(_ITEMS)
     .where(
         _ITEMS.c.case_id == bindparam("b_case"),
@@ -31,9 +32,14 @@ _CLOSE_ITEM = (
         state=bindparam("v_state"), closed_at=bindparam("v_closed_at"), closed_by=bindparam("v_closed_by")
     )
 )
-_INSERT_ITEM = insert(_ITEMS)
-_DELETE_TIMERS = delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id"))
-_INSERT_TIMER = insert(_TIMERS)
+_INSERT_ITEM = Prepared(
+    insert_values(
+        _ITEMS,
+        "case_id ref element_id name role org_unit_id form state assignee ready_at due_at",
+    )
+)
+_DELETE_TIMERS = Prepared(delete(_TIMERS).where(_TIMERS.c.case_id == bindparam("case_id")))
+_INSERT_TIMER = Prepared(insert_values(_TIMERS, "case_id ref element_id due_at"))
 
 
 def sync_work_items(
@@ -49,8 +55,8 @@ def sync_work_items(
     cancelled = [d.payload["ref"] for d in drafts if d.kind == "task_cancelled"]
     for state, refs in (("completed", completed), ("cancelled", cancelled)):
         if refs:
-            connection.execute(
-                _CLOSE_ITEM,
+            _CLOSE_ITEM.run_many(
+                connection,
                 [
                     {
                         "b_case": case.id,
@@ -82,7 +88,7 @@ def sync_work_items(
         if d.kind == "task_ready"
     ]
     if new_rows:
-        connection.execute(_INSERT_ITEM, new_rows)
+        _INSERT_ITEM.run_many(connection, new_rows)
 
 
 def sync_timers(connection: Connection, case: CaseRecord, workflow: CaseWorkflow) -> None:
@@ -90,13 +96,13 @@ def sync_timers(connection: Connection, case: CaseRecord, workflow: CaseWorkflow
     pending = {t.ref: t for t in workflow.pending_timers()}
     if workflow.synced_timers is not None and workflow.synced_timers == frozenset(pending):
         return
-    connection.execute(_DELETE_TIMERS, {"case_id": case.id})
+    _DELETE_TIMERS.run(connection, {"case_id": case.id})
     rows = [
         {"case_id": case.id, "ref": ref, "element_id": t.element_id, "due_at": parse_due(t.due_at)}
         for ref, t in pending.items()
     ]
     if rows:
-        connection.execute(_INSERT_TIMER, rows)
+        _INSERT_TIMER.run_many(connection, rows)
     workflow.synced_timers = frozenset(pending)
 
 

@@ -46,14 +46,14 @@ class CaseQueries:
                 so codes cannot be probed).
         """
         with self.db.read() as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session.connection(), actor)
             case = _visible_case(session, principal, dossier_code)
             return case_view(session, case)
 
     def work_for(self, actor: str, include_claimed_by_others: bool = True) -> list[WorkItemView]:
         """Open and claimed work items in the roles and units ``actor`` holds."""
         with self.db.read() as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session.connection(), actor)
             conditions = []
             for role, path in principal.grants:
                 conditions.append(
@@ -79,7 +79,7 @@ class CaseQueries:
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
         """The most recently updated cases ``actor`` may see."""
         with self.db.read() as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session.connection(), actor)
             query = (
                 select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
             )
@@ -99,7 +99,7 @@ class CaseQueries:
             CaseNotFound: unknown or not visible to ``actor``.
         """
         with self.db.read() as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session.connection(), actor)
             case = _visible_case(session, principal, dossier_code)
             rows = session.scalars(
                 select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
@@ -127,7 +127,7 @@ class CaseQueries:
         if not purpose.strip():
             raise PermissionDenied("say why you read this case's personal data (purpose)")
         with self.db.write() as session:
-            principal = load_principal(session, actor)
+            principal = load_principal(session.connection(), actor)
             case = _visible_case(session, principal, dossier_code)
             data = data_from_events(
                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))

@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,9 +56,8 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(
-            self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}), expire_on_commit=False
-        )
+        self._command_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._writer = sessionmaker(self._command_engine, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -74,6 +73,13 @@ class Database:
         """A session for one command: committed if the body returns, rolled back if it raises."""
         with self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def command(self) -> Iterator[Connection]:
+        """A bare connection in a write transaction, for the command hot path (no ORM
+        session): committed if the body returns, rolled back if it raises."""
+        with self._command_engine.connect() as connection, connection.begin():
+            yield connection
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent).
@@ -122,4 +128,5 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: this runs once per transaction, on the command hot path.
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")
