@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 
 from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, unknown_user
 from engine.errors import PermissionDenied
 from engine.persistence.models import OrgUnit, RoleGrant, User
-from engine.persistence.prepared import Prepared
+from engine.persistence.prepared import Prepared, Tx
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ _GRANTS = Prepared(
 )
 
 
-def load_principal(connection: Connection, username: str) -> Principal:
+def load_principal(tx: Tx, username: str) -> Principal:
     """The user ``username`` with their grants.
 
     Raises:
@@ -66,7 +66,7 @@ def load_principal(connection: Connection, username: str) -> Principal:
     """
     if username == SYSTEM_ACTOR:
         return SYSTEM
-    rows = _GRANTS.rows(connection, {"username": username})
+    rows = _GRANTS.rows(tx, {"username": username})
     if not rows or not rows[0]["active"]:
         raise unknown_user(username)
     return Principal(

@@ -11,11 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from engine.directory import unknown_unit
 from engine.persistence.models import Case, OrgUnit, WorkItem, table_of
-from engine.persistence.prepared import Prepared
+from engine.persistence.prepared import Prepared, Tx
 
 CASES = table_of(Case)
 ITEMS = table_of(WorkItem)
@@ -141,65 +141,65 @@ class LockedCase:
     item: ItemRecord | None
 
 
-def lock_by_item(connection: Connection, item_id: int) -> LockedCase | None:
+def lock_by_item(tx: Tx, item_id: int) -> LockedCase | None:
     """Lock the case of a work item (``FOR UPDATE`` on PostgreSQL) and read both."""
-    row = _BY_ITEM.first(connection, {"item_id": item_id})
+    row = _BY_ITEM.first(tx, {"item_id": item_id})
     if row is None:
         return None
     return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row))
 
 
-def lock_by_code(connection: Connection, dossier_code: str) -> LockedCase | None:
+def lock_by_code(tx: Tx, dossier_code: str) -> LockedCase | None:
     """Lock a case by dossier code and read it."""
-    row = _BY_CODE.first(connection, {"code": dossier_code})
+    row = _BY_CODE.first(tx, {"code": dossier_code})
     if row is None:
         return None
     return LockedCase(_case(row), row["unit_code"], row["unit_path"], None)
 
 
-def find_unit(connection: Connection, code: str) -> UnitRecord:
+def find_unit(tx: Tx, code: str) -> UnitRecord:
     """The org unit with ``code``.
 
     Raises:
         OrgUnitNotFound: no unit has that code.
     """
-    row = _UNIT.first(connection, {"code": code})
+    row = _UNIT.first(tx, {"code": code})
     if row is None:
         raise unknown_unit(code)
     return UnitRecord(**row)
 
 
-def insert_case(connection: Connection, case: CaseRecord) -> int:
+def insert_case(tx: Tx, case: CaseRecord) -> int:
     """Insert a new case row; returns its id."""
     values = {f"v_{name}": getattr(case, name) for name in _NEW_CASE_FIELDS}
     values["v_snapshot"] = case.snapshot or ""
-    row = _INSERT_CASE.first(connection, values)
+    row = _INSERT_CASE.first(tx, values)
     assert row is not None
     return int(row["id"])
 
 
-def save_case(connection: Connection, case: CaseRecord, *, snapshot: str | None = None) -> None:
+def save_case(tx: Tx, case: CaseRecord, *, snapshot: str | None = None) -> None:
     """Write the columns a command may change (and a new snapshot, when given)."""
     params = {f"v_{name}": getattr(case, name) for name in _MUTABLE}
     params["case_id"] = case.id
-    _SAVE_CASE.run(connection, params)
+    _SAVE_CASE.run(tx, params)
     if snapshot is not None:
-        _SAVE_SNAPSHOT.run(connection, {"case_id": case.id, "v_snapshot": snapshot})
+        _SAVE_SNAPSHOT.run(tx, {"case_id": case.id, "v_snapshot": snapshot})
 
 
-def load_snapshot(connection: Connection, case_id: int) -> str:
-    row = _SNAPSHOT.first(connection, {"case_id": case_id})
+def load_snapshot(tx: Tx, case_id: int) -> str:
+    row = _SNAPSHOT.first(tx, {"case_id": case_id})
     return str(row["snapshot"] or "") if row else ""
 
 
-def save_item(connection: Connection, item: ItemRecord) -> None:
+def save_item(tx: Tx, item: ItemRecord) -> None:
     """Write who holds a work item (claim, release, assign)."""
-    _SAVE_ITEM.run(connection, {"item_id": item.id, "v_state": item.state, "v_assignee": item.assignee})
+    _SAVE_ITEM.run(tx, {"item_id": item.id, "v_state": item.state, "v_assignee": item.assignee})
 
 
-def open_items(connection: Connection, case_id: int) -> list[ItemRecord]:
+def open_items(tx: Tx, case_id: int) -> list[ItemRecord]:
     """Open and claimed work items of a case, oldest first."""
-    return [_item(row) for row in _OPEN_ITEMS.rows(connection, {"case_id": case_id})]
+    return [_item(row) for row in _OPEN_ITEMS.rows(tx, {"case_id": case_id})]
 
 
 def _case(row: Any) -> CaseRecord:

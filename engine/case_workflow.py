@@ -259,7 +259,12 @@ class CaseWorkflow:
 
     @property
     def is_completed(self) -> bool:
-        return bool(self.workflow.is_completed())
+        """No task of the top-level process is left unfinished (SpiffWorkflow's own test,
+        as a flat pass over the task dictionary instead of a tree walk)."""
+        if self.workflow.completed:
+            return True
+        unfinished = TaskState.NOT_FINISHED_MASK
+        return not any(task.state & unfinished for task in self.workflow.tasks.values())
 
     # -- internals ------------------------------------------------------------------------
 
@@ -326,8 +331,10 @@ class CaseWorkflow:
                     end_reached = task
         # Open tasks that SpiffWorkflow dropped from the tree were cancelled too.
         for task_id, state in before.items():
+            if task_id in present or state not in (TaskState.READY, TaskState.WAITING):
+                continue
             ref = self.refs.get(str(task_id))
-            if ref is not None and task_id not in present and state in (TaskState.READY, TaskState.WAITING):
+            if ref is not None:
                 drafts.append(EventDraft("task_cancelled", ref.split("#")[0], {"ref": ref}))
         if self.is_completed and not cancelling:
             spec = end_reached.task_spec if end_reached is not None else None

@@ -22,8 +22,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from engine.authorization import Principal, load_principal, require_role, require_system
 from engine.case_records import (
@@ -58,6 +57,7 @@ from engine.event_store import append_events, events_after
 from engine.forms import validate_form
 from engine.persistence.database import Database
 from engine.persistence.models import Case, Timer
+from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog, VersionInfo
 from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
 from engine.queries import case_view_of, work_item_view
@@ -75,7 +75,7 @@ ASSIGN_ROLES = ("approver", "admin")
 
 @dataclass
 class _Context:
-    connection: Connection
+    tx: Tx
     case: CaseRecord
     principal: Principal
     info: VersionInfo
@@ -84,19 +84,10 @@ class _Context:
     now: datetime
     item: ItemRecord | None = None
     workflow: CaseWorkflow | None = None
-    orm: Session | None = None
 
     @property
     def compiled(self) -> CompiledProcedure:
         return self.info.compiled
-
-    @property
-    def session(self) -> Session:
-        """An ORM session in the command's transaction, made only for the rare paths that
-        need one (rebuilding a workflow, naming an assignee)."""
-        if self.orm is None:
-            self.orm = Session(bind=self.connection)
-        return self.orm
 
 
 class CaseService:
@@ -148,14 +139,14 @@ class CaseService:
         """
         now = as_utc(now)
         data = _checked_input(data or {}, "case data")
-        with self.db.command() as connection:
-            principal = load_principal(connection, actor)
-            unit = find_unit(connection, unit_code)
-            info = self.catalog.published(connection, procedure_code)
+        with self.db.command() as tx:
+            principal = load_principal(tx, actor)
+            unit = find_unit(tx, unit_code)
+            info = self.catalog.published(tx, procedure_code)
             require_role(
                 principal, [info.compiled.starter_role], unit.path, f"start '{procedure_code}' cases"
             )
-            code = next_dossier_code(connection, unit, now)
+            code = next_dossier_code(tx, unit, now)
             case = CaseRecord(
                 id=0,
                 uid=str(uuid.uuid4()),
@@ -178,7 +169,7 @@ class CaseService:
                 snapshot_seq=0,
                 commands_since_snapshot=0,
             )
-            case.id = insert_case(connection, case)
+            case.id = insert_case(tx, case)
             workflow = CaseWorkflow.begin(
                 info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors)
             )
@@ -194,7 +185,7 @@ class CaseService:
                     "data": data,
                 },
             )
-            ctx = _Context(connection, case, principal, info, unit.code, unit.path, now, workflow=workflow)
+            ctx = _Context(tx, case, principal, info, unit.code, unit.path, now, workflow=workflow)
             self._finish(ctx, [command, *workflow.start(now, data)])
             view = self._case_view(ctx)
         self.cache.put(case.id, case.version, workflow)
@@ -217,7 +208,7 @@ class CaseService:
             if item.state != "open":
                 raise TaskNotReady(_held_message(item), ref=item.ref)
             item.state, item.assignee = "claimed", ctx.principal.username
-            save_item(ctx.connection, item)
+            save_item(ctx.tx, item)
             return [EventDraft("task_claimed", item.element_id, {"ref": item.ref, "assignee": item.assignee})]
 
         return self._item_command(actor, item_id, now, expected_version, body)[1]
@@ -237,7 +228,7 @@ class CaseService:
             if item.assignee != ctx.principal.username:
                 require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "release someone else's work item")
             previous, item.state, item.assignee = item.assignee, "open", None
-            save_item(ctx.connection, item)
+            save_item(ctx.tx, item)
             return [EventDraft("task_released", item.element_id, {"ref": item.ref, "previous": previous})]
 
         return self._item_command(actor, item_id, now, expected_version, body)[1]
@@ -255,10 +246,10 @@ class CaseService:
             require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "assign work items")
             if item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
-            target = load_principal(ctx.connection, assignee)
+            target = load_principal(ctx.tx, assignee)
             require_role(target, [item.role], ctx.unit_path, f"receive work item {item.id}")
             item.state, item.assignee = "claimed", target.username
-            save_item(ctx.connection, item)
+            save_item(ctx.tx, item)
             return [
                 EventDraft("task_assigned", item.element_id, {"ref": item.ref, "assignee": target.username})
             ]
@@ -350,7 +341,7 @@ class CaseService:
         """
         now = as_utc(now)
         with self.db.read() as session:
-            require_system(load_principal(session.connection(), actor), "fire timers")
+            require_system(load_principal(Tx.of(session.connection()), actor), "fire timers")
             due = session.execute(
                 select(Case.dossier_code, Timer.ref)
                 .join(Case, Case.id == Timer.case_id)
@@ -396,7 +387,7 @@ class CaseService:
 
         view, item_view = self._run(
             actor,
-            lambda connection: lock_by_item(connection, item_id),
+            lambda tx: lock_by_item(tx, item_id),
             WorkItemNotFound(f"no work item {item_id}", item=item_id),
             now,
             expected_version,
@@ -416,7 +407,7 @@ class CaseService:
         missing = CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
         view, _ = self._run(
             actor,
-            lambda connection: lock_by_code(connection, dossier_code),
+            lambda tx: lock_by_code(tx, dossier_code),
             missing,
             now,
             expected_version,
@@ -427,15 +418,15 @@ class CaseService:
     def _run(
         self,
         actor: str,
-        lock: Callable[[Connection], LockedCase | None],
+        lock: Callable[[Tx], LockedCase | None],
         missing: OneStopError,
         now: datetime,
         expected_version: int | None,
         body: Callable[[_Context], list[EventDraft]],
     ) -> tuple[CaseView, WorkItemView | None]:
         now = as_utc(now)
-        with self.db.command() as connection:
-            locked = lock(connection)
+        with self.db.command() as tx:
+            locked = lock(tx)
             if locked is None:
                 raise missing
             case, item = locked.case, locked.item
@@ -445,11 +436,9 @@ class CaseService:
                     f"now {case.version}); reload it and try again",
                     case=case.dossier_code,
                 )
-            principal = load_principal(connection, actor)
-            info = self.catalog.info(connection, case.procedure_version_id)
-            ctx = _Context(
-                connection, case, principal, info, locked.unit_code, locked.unit_path, now, item=item
-            )
+            principal = load_principal(tx, actor)
+            info = self.catalog.info(tx, case.procedure_version_id)
+            ctx = _Context(tx, case, principal, info, locked.unit_code, locked.unit_path, now, item=item)
             try:
                 drafts = body(ctx)
                 if drafts:
@@ -465,9 +454,6 @@ class CaseService:
             except BaseException:
                 ctx.workflow = None
                 raise
-            finally:
-                if ctx.orm is not None:
-                    ctx.orm.close()
         if ctx.workflow is not None:
             self.cache.put(case.id, case.version, ctx.workflow)
         return view, item_view
@@ -480,11 +466,11 @@ class CaseService:
             raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
         workflow = self.cache.take(ctx.case.id, ctx.case.version)
         if workflow is None:
-            snapshot = load_snapshot(ctx.connection, ctx.case.id)
+            snapshot = load_snapshot(ctx.tx, ctx.case.id)
             workflow = restore_from_snapshot(
                 ctx.compiled, ctx.case.uid, snapshot, self.sandbox, self.connectors
             )
-            later = events_after(ctx.session, ctx.case.id, ctx.case.snapshot_seq)
+            later = events_after(ctx.tx, ctx.case.id, ctx.case.snapshot_seq)
             replay(workflow, group_commands(later), self.connectors)
         workflow.use_ledger(ServiceLedger(self.connectors))
         ctx.workflow = workflow
@@ -493,13 +479,13 @@ class CaseService:
     def _finish(self, ctx: _Context, drafts: list[EventDraft]) -> None:
         case = ctx.case
         actor = ctx.principal.username
-        connection = ctx.connection
-        append_events(connection, case, ctx.now, actor, drafts)
+        tx = ctx.tx
+        append_events(tx, case, ctx.now, actor, drafts)
         workflow = ctx.workflow
         snapshot = None
         if workflow is not None:
-            sync_work_items(connection, case, drafts, ctx.now, actor, ctx.info.step_allowances)
-            sync_timers(connection, case, workflow)
+            sync_work_items(tx, case, drafts, ctx.now, actor, ctx.info.step_allowances)
+            sync_timers(tx, case, workflow)
             update_header(case, workflow, workflow.open_tasks(), drafts, ctx.now)
             case.commands_since_snapshot += 1
             if case.commands_since_snapshot >= self.snapshot_every and case.status == "running":
@@ -509,7 +495,7 @@ class CaseService:
         else:
             case.updated_at = ctx.now
         case.version += 1
-        save_case(connection, case, snapshot=snapshot)
+        save_case(tx, case, snapshot=snapshot)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -529,9 +515,7 @@ class CaseService:
         return {}
 
     def _case_view(self, ctx: _Context) -> CaseView:
-        return case_view_of(
-            ctx.connection, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code
-        )
+        return case_view_of(ctx.tx, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)
 
 
 def _checked_input(data: Any, what: str) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.case_records import UnitRecord
 from engine.persistence.models import DossierSequence, table_of
-from engine.persistence.prepared import Prepared
+from engine.persistence.prepared import Prepared, Tx
 
 SEQUENCE_DIGITS = 4
 
@@ -43,9 +43,9 @@ def receipt_day(timezone: str, now: datetime) -> str:
     return now.astimezone(ZoneInfo(timezone)).strftime("%y%m%d")
 
 
-def next_dossier_code(connection: Connection, unit: UnitRecord, now: datetime) -> str:
+def next_dossier_code(tx: Tx, unit: UnitRecord, now: datetime) -> str:
     """Issue the next dossier code of ``unit`` for the receipt day of ``now``."""
     day = receipt_day(unit.timezone, now)
-    row = _TAKE_NEXT[connection.dialect.name].first(connection, {"unit_id": unit.id, "day": day})
+    row = _TAKE_NEXT[tx.dialect.name].first(tx, {"unit_id": unit.id, "day": day})
     assert row is not None
     return f"{unit.code}-{day}-{row['last_value']:0{SEQUENCE_DIGITS}d}"

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.errors import InputRejected, ProcedureNotFound
 from engine.persistence.database import Database
 from engine.persistence.models import Procedure, ProcedureVersion
-from engine.persistence.prepared import Prepared
+from engine.persistence.prepared import Prepared, Tx
 from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_package
 from engine.views import ImportResult, ProcedureVersionView
 
@@ -29,6 +29,18 @@ _PUBLISHED = Prepared(
     .where(Procedure.code == bindparam("code"), ProcedureVersion.status == "published")
 )
 _CODES = Prepared(select(Procedure.code).order_by(Procedure.code))
+_VERSION = Prepared(
+    select(
+        Procedure.code,
+        ProcedureVersion.version,
+        ProcedureVersion.manual,
+        ProcedureVersion.sha256,
+        ProcedureVersion.files,
+        ProcedureVersion.spec_json,
+    )
+    .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    .where(ProcedureVersion.id == bindparam("version_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class ProcedureCatalog:
         self._infos: dict[int, VersionInfo] = {}
         self._lock = threading.Lock()
 
-    def info(self, connection: Connection, version_id: int) -> VersionInfo:
+    def info(self, tx: Tx, version_id: int) -> VersionInfo:
         """Version facts by id, read from ``connection`` once per process (versions never
         change content).
 
@@ -71,12 +83,11 @@ class ProcedureCatalog:
             found = self._infos.get(version_id)
         if found is not None:
             return found
-        with Session(bind=connection) as session:
-            row = session.get(ProcedureVersion, version_id)
-            if row is None:
-                raise ProcedureNotFound(f"no procedure version with id {version_id}")
-            code = session.scalar(select(Procedure.code).where(Procedure.id == row.procedure_id))
-            info = VersionInfo(row.id, str(code), row.version, dict(row.manual), self.compiled(row))
+        row = _VERSION.first(tx, {"version_id": version_id})
+        if row is None:
+            raise ProcedureNotFound(f"no procedure version with id {version_id}")
+        compiled = self.cache.get(row["sha256"], _decode_files(row["files"], row["manual"]), row["spec_json"])
+        info = VersionInfo(version_id, row["code"], row["version"], dict(row["manual"]), compiled)
         with self._lock:
             self._infos[version_id] = info
         return info
@@ -169,25 +180,25 @@ class ProcedureCatalog:
             ).all()
             return [_view(procedure, version) for procedure, version in rows]
 
-    def published(self, connection: Connection, code: str) -> VersionInfo:
+    def published(self, tx: Tx, code: str) -> VersionInfo:
         """The published version of ``code``.
 
         Raises:
             ProcedureNotFound: unknown code, or no version is published.
         """
-        row = _PUBLISHED.first(connection, {"code": code})
+        row = _PUBLISHED.first(tx, {"code": code})
         if row is None:
-            known = [found["code"] for found in _CODES.rows(connection)]
+            known = [found["code"] for found in _CODES.rows(tx)]
             raise ProcedureNotFound(
                 f"no published version of procedure '{code}' "
                 f"(known procedures: {', '.join(known) or 'none'})",
                 procedure=code,
             )
-        return self.info(connection, row["id"])
+        return self.info(tx, row["id"])
 
     def compiled(self, row: ProcedureVersion) -> CompiledProcedure:
         """The compiled procedure of a stored version (parsed once per process)."""
-        return self.cache.get(row.sha256, _decode_files(row), row.spec_json)
+        return self.cache.get(row.sha256, _decode_files(row.files, row.manual), row.spec_json)
 
 
 def _check_code(code: str) -> None:
@@ -211,17 +222,16 @@ def _encode_files(files: PackageFiles) -> dict[str, Any]:
     return {"code": files.code, "bpmn": enc(files.bpmn), "dmn": enc(files.dmn), "forms": enc(files.forms)}
 
 
-def _decode_files(row: ProcedureVersion) -> PackageFiles:
+def _decode_files(stored: dict[str, Any], manual: dict[str, Any]) -> PackageFiles:
     def dec(group: dict[str, str]) -> dict[str, bytes]:
         return {name: base64.b64decode(data) for name, data in group.items()}
 
-    stored = row.files
     return PackageFiles(
         code=stored["code"],
         bpmn=dec(stored["bpmn"]),
         dmn=dec(stored.get("dmn", {})),
         forms=dec(stored.get("forms", {})),
-        manual=row.manual,
+        manual=manual,
     )
 
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 
 from engine.case_records import CaseRecord
 from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.persistence.models import Timer, WorkItem, table_of
-from engine.persistence.prepared import Prepared, insert_values
+from engine.persistence.prepared import Prepared, Tx, insert_values
 from engine.specs import DEFAULT_STARTER_ROLE
 from engine.spiff_time import parse_due
 
@@ -43,7 +43,7 @@ _INSERT_TIMER = Prepared(insert_values(_TIMERS, "case_id ref element_id due_at")
 
 
 def sync_work_items(
-    connection: Connection,
+    tx: Tx,
     case: CaseRecord,
     drafts: Sequence[EventDraft],
     now: datetime,
@@ -56,7 +56,7 @@ def sync_work_items(
     for state, refs in (("completed", completed), ("cancelled", cancelled)):
         if refs:
             _CLOSE_ITEM.run_many(
-                connection,
+                tx,
                 [
                     {
                         "b_case": case.id,
@@ -88,21 +88,21 @@ def sync_work_items(
         if d.kind == "task_ready"
     ]
     if new_rows:
-        _INSERT_ITEM.run_many(connection, new_rows)
+        _INSERT_ITEM.run_many(tx, new_rows)
 
 
-def sync_timers(connection: Connection, case: CaseRecord, workflow: CaseWorkflow) -> None:
+def sync_timers(tx: Tx, case: CaseRecord, workflow: CaseWorkflow) -> None:
     """Make the case's timer rows equal the timers its workflow waits on (only on change)."""
     pending = {t.ref: t for t in workflow.pending_timers()}
     if workflow.synced_timers is not None and workflow.synced_timers == frozenset(pending):
         return
-    _DELETE_TIMERS.run(connection, {"case_id": case.id})
+    _DELETE_TIMERS.run(tx, {"case_id": case.id})
     rows = [
         {"case_id": case.id, "ref": ref, "element_id": t.element_id, "due_at": parse_due(t.due_at)}
         for ref, t in pending.items()
     ]
     if rows:
-        _INSERT_TIMER.run_many(connection, rows)
+        _INSERT_TIMER.run_many(tx, rows)
     workflow.synced_timers = frozenset(pending)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
@@ -27,6 +27,7 @@ from engine.persistence.models import (
     ProcedureVersion,
     WorkItem,
 )
+from engine.persistence.prepared import Tx
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 
 READ_ROLES_EVERYWHERE = ("auditor",)
@@ -46,14 +47,14 @@ class CaseQueries:
                 so codes cannot be probed).
         """
         with self.db.read() as session:
-            principal = load_principal(session.connection(), actor)
+            principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
             return case_view(session, case)
 
     def work_for(self, actor: str, include_claimed_by_others: bool = True) -> list[WorkItemView]:
         """Open and claimed work items in the roles and units ``actor`` holds."""
         with self.db.read() as session:
-            principal = load_principal(session.connection(), actor)
+            principal = load_principal(Tx.of(session.connection()), actor)
             conditions = []
             for role, path in principal.grants:
                 conditions.append(
@@ -79,7 +80,7 @@ class CaseQueries:
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
         """The most recently updated cases ``actor`` may see."""
         with self.db.read() as session:
-            principal = load_principal(session.connection(), actor)
+            principal = load_principal(Tx.of(session.connection()), actor)
             query = (
                 select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
             )
@@ -99,7 +100,7 @@ class CaseQueries:
             CaseNotFound: unknown or not visible to ``actor``.
         """
         with self.db.read() as session:
-            principal = load_principal(session.connection(), actor)
+            principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
             rows = session.scalars(
                 select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
@@ -127,7 +128,7 @@ class CaseQueries:
         if not purpose.strip():
             raise PermissionDenied("say why you read this case's personal data (purpose)")
         with self.db.write() as session:
-            principal = load_principal(session.connection(), actor)
+            principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
             data = data_from_events(
                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
@@ -169,14 +170,14 @@ def case_view(session: Session, case: Case) -> CaseView:
         .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
         .where(Case.id == case.id)
     ).one()
-    return case_view_of(session.connection(), case, code, version, unit_code)
+    return case_view_of(Tx.of(session.connection()), case, code, version, unit_code)
 
 
 def case_view_of(
-    connection: Connection, case: Case | CaseRecord, procedure_code: str, version: int, unit_code: str
+    tx: Tx, case: Case | CaseRecord, procedure_code: str, version: int, unit_code: str
 ) -> CaseView:
     """The view of a case row whose procedure and unit are already known."""
-    items = open_items(connection, case.id)
+    items = open_items(tx, case.id)
     return CaseView(
         dossier_code=case.dossier_code,
         procedure_code=procedure_code,

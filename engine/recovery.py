@@ -17,8 +17,7 @@ from engine.clock import stored_instant
 from engine.connectors import ConnectorRegistry, ServiceCall, ServiceLedger
 from engine.errors import IntegrityError, OneStopError
 from engine.event_chain import canonical_json
-from engine.event_store import COMMAND_KINDS, WORKFLOW_COMMANDS, payload_of
-from engine.persistence.models import CaseEvent
+from engine.event_store import COMMAND_KINDS, WORKFLOW_COMMANDS, StoredEvent, payload_of
 from engine.sandbox import Sandbox
 from engine.specs import CompiledProcedure
 
@@ -27,19 +26,19 @@ from engine.specs import CompiledProcedure
 class RecordedCommand:
     """A command event and the consequence events recorded after it."""
 
-    command: CaseEvent
-    consequences: tuple[CaseEvent, ...]
+    command: StoredEvent
+    consequences: tuple[StoredEvent, ...]
 
 
-def group_commands(events: Sequence[CaseEvent]) -> list[RecordedCommand]:
+def group_commands(events: Sequence[StoredEvent]) -> list[RecordedCommand]:
     """Split an ordered event list into commands.
 
     Raises:
         IntegrityError: the list starts with a consequence (its command is missing).
     """
     groups: list[RecordedCommand] = []
-    current: CaseEvent | None = None
-    tail: list[CaseEvent] = []
+    current: StoredEvent | None = None
+    tail: list[StoredEvent] = []
     for event in events:
         if event.kind in COMMAND_KINDS:
             if current is not None:
@@ -100,7 +99,7 @@ def replay(workflow: CaseWorkflow, commands: Sequence[RecordedCommand], registry
     workflow.use_ledger(ServiceLedger(registry))
 
 
-def apply_recorded(workflow: CaseWorkflow, command: CaseEvent) -> list[EventDraft]:
+def apply_recorded(workflow: CaseWorkflow, command: StoredEvent) -> list[EventDraft]:
     """Apply one recorded workflow command; return the consequences it produces now."""
     payload = payload_of(command)
     at = stored_instant(command.at)
@@ -117,7 +116,7 @@ def apply_recorded(workflow: CaseWorkflow, command: CaseEvent) -> list[EventDraf
     raise IntegrityError(f"seq {command.seq}: unknown command kind '{command.kind}'", seq=command.seq)
 
 
-def compare(produced: Sequence[EventDraft], recorded: Sequence[CaseEvent]) -> None:
+def compare(produced: Sequence[EventDraft], recorded: Sequence[StoredEvent]) -> None:
     """Raise at the first event where the engine and the record disagree.
 
     Raises:

@@ -25,7 +25,11 @@ class OneStop:
 
     def __init__(self, settings: Settings, connectors: ConnectorRegistry | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url, echo=settings.sql_echo)
+        self.db = Database(
+            settings.database_url,
+            echo=settings.sql_echo,
+            checkpoint_interval=settings.sqlite_checkpoint_seconds,
+        )
         self.sandbox = Sandbox(
             SandboxLimits(
                 cpu_seconds=settings.script_cpu_seconds, memory_bytes=settings.script_memory_mb * 2**20

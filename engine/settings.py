@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         workflow_cache_size: how many deserialized workflows a process keeps hot.
         script_cpu_seconds / script_memory_mb: sandbox bounds per script evaluation.
         procedures_dir: folder of bundled procedure packages imported by ``seed-demo``.
+        sqlite_checkpoint_seconds: for a SQLite file, seconds between background WAL
+            checkpoints (0: let SQLite checkpoint inside commits).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -35,4 +37,5 @@ class Settings(BaseSettings):
     script_cpu_seconds: float = Field(default=1.0, gt=0, le=30)
     script_memory_mb: int = Field(default=64, ge=4, le=4096)
     procedures_dir: Path = Field(default=Path("procedures"))
+    sqlite_checkpoint_seconds: float = Field(default=1.0, ge=0, le=3600)
     sql_echo: bool = False

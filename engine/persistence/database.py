@@ -15,12 +15,14 @@ from typing import Any
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConfigurationError
+from engine.persistence.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
+from engine.persistence.prepared import Tx
 
 _BEGIN_OPTION = "onestop_sqlite_begin"
 
@@ -31,12 +33,15 @@ class Database:
     Args:
         url: SQLAlchemy URL (``sqlite:///var/onestop.db``, ``postgresql+psycopg://...``).
         echo: log SQL.
+        checkpoint_interval: for a SQLite file, seconds between background WAL
+            checkpoints (see :mod:`engine.persistence.checkpoint`); 0 leaves checkpoints to
+            SQLite's automatic ones inside commits.
 
     Raises:
         ConfigurationError: the URL cannot be used.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, checkpoint_interval: float = 1.0) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -45,8 +50,11 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if checkpoint_interval > 0:
+                self._checkpointer = WalCheckpointer(str(parsed.database), checkpoint_interval)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -54,10 +62,13 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(parsed, **kwargs)
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine, background_checkpoints=self._checkpointer is not None)
+        if self._checkpointer is not None:
+            self._checkpointer.start()
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._command_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        self._writer = sessionmaker(self._command_engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}), expire_on_commit=False
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -75,11 +86,26 @@ class Database:
             yield session
 
     @contextmanager
-    def command(self) -> Iterator[Connection]:
-        """A bare connection in a write transaction, for the command hot path (no ORM
-        session): committed if the body returns, rolled back if it raises."""
-        with self._command_engine.connect() as connection, connection.begin():
-            yield connection
+    def command(self) -> Iterator[Tx]:
+        """A write transaction on a pooled driver connection, for the command hot path:
+        committed if the body returns, rolled back if it raises.
+
+        Commands run only :class:`Prepared` statements, so they skip SQLAlchemy's
+        connection and session layers; SQLite still begins with ``BEGIN IMMEDIATE``.
+        """
+        pooled = self.engine.raw_connection()
+        try:
+            driver: Any = pooled.driver_connection
+            if self.is_sqlite:
+                driver.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self.engine.dialect, driver)
+            except BaseException:
+                driver.rollback()
+                raise
+            driver.commit()
+        finally:
+            pooled.close()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent).
@@ -101,7 +127,9 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop background work and close every pooled connection."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 
@@ -113,7 +141,7 @@ def alembic_config() -> AlembicConfig:
     return config
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, *, background_checkpoints: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN is ours.
@@ -121,6 +149,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if background_checkpoints:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

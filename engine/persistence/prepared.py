@@ -27,6 +27,25 @@ from sqlalchemy.sql.elements import ClauseElement
 log = logging.getLogger("engine.sql")
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Tx:
+    """A driver connection inside one open transaction, and the dialect its statements are
+    compiled for. Commands get one from :meth:`Database.command`; code holding a SQLAlchemy
+    connection gets one with :meth:`Tx.of`."""
+
+    dialect: Dialect
+    driver: Any
+
+    @classmethod
+    def of(cls, connection: Connection) -> Tx:
+        """The transaction of a SQLAlchemy connection (begun now if none is open)."""
+        if not connection.in_transaction():
+            connection.begin()
+        return cls(connection.dialect, connection.connection.driver_connection)
+
+
 _Processor = Callable[[Any], Any] | None
 
 
@@ -54,10 +73,10 @@ class Prepared:
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
-    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Row]:
+    def rows(self, tx: Tx, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Run the statement and return its rows as dicts keyed by column label."""
-        plan = self._plan(connection.dialect)
-        cursor = self._cursor(connection)
+        plan = self._plan(tx.dialect)
+        cursor = tx.driver.cursor()
         try:
             cursor.execute(plan.sql, self._bind(plan, params or {}))
             if not plan.keys:
@@ -73,41 +92,33 @@ class Prepared:
         finally:
             cursor.close()
 
-    def first(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Row | None:
+    def first(self, tx: Tx, params: Mapping[str, Any] | None = None) -> Row | None:
         """The first row, or None."""
-        found = self.rows(connection, params)
+        found = self.rows(tx, params)
         return found[0] if found else None
 
-    def run(self, connection: Connection, params: Mapping[str, Any] | None = None) -> int:
+    def run(self, tx: Tx, params: Mapping[str, Any] | None = None) -> int:
         """Run a statement that returns no rows; returns the number of rows it changed."""
-        plan = self._plan(connection.dialect)
-        cursor = self._cursor(connection)
+        plan = self._plan(tx.dialect)
+        cursor = tx.driver.cursor()
         try:
             cursor.execute(plan.sql, self._bind(plan, params or {}))
             return int(cursor.rowcount)
         finally:
             cursor.close()
 
-    def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def run_many(self, tx: Tx, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set (``executemany``)."""
         if not rows:
             return
-        plan = self._plan(connection.dialect)
-        cursor = self._cursor(connection)
+        plan = self._plan(tx.dialect)
+        cursor = tx.driver.cursor()
         try:
             cursor.executemany(plan.sql, [self._bind(plan, row) for row in rows])
         finally:
             cursor.close()
 
     # -- internals ------------------------------------------------------------------------
-
-    @staticmethod
-    def _cursor(connection: Connection) -> Any:
-        # Like ``Connection.execute``, begin the transaction if none is open, so that the
-        # statement runs inside it (and SQLite's BEGIN IMMEDIATE hook still applies).
-        if not connection.in_transaction():
-            connection.begin()
-        return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
     @staticmethod
     def _bind(plan: _Plan, params: Mapping[str, Any]) -> Any:
