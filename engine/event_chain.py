@@ -30,13 +30,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be stored in an event")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
 def canonical_json(value: Any) -> str:
     """Serialise ``value`` the one way the hash chain expects.
 
     Raises:
         TypeError: ``value`` holds something that is not JSON data.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return _ENCODER.encode(value)
 
 
 def format_instant(moment: datetime) -> str:

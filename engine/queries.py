@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
@@ -31,6 +31,8 @@ from engine.persistence.prepared import Tx
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 
 READ_ROLES_EVERYWHERE = ("auditor",)
+# Spelled with literals, like the partial index ``ix_work_items_open``, so that it is used.
+_OPEN_STATES = WorkItem.state.in_([literal_column("'open'"), literal_column("'claimed'")])
 
 
 class CaseQueries:
@@ -68,7 +70,7 @@ class CaseQueries:
                 .join(ProcedureVersion, ProcedureVersion.id == Case.procedure_version_id)
                 .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
                 .join(OrgUnit, OrgUnit.id == WorkItem.org_unit_id)
-                .where(WorkItem.state.in_(("open", "claimed")), or_(*conditions))
+                .where(_OPEN_STATES, or_(*conditions))
                 .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.ready_at, WorkItem.id)
             )
             if not include_claimed_by_others:

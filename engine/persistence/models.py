@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -146,16 +147,24 @@ class DossierSequence(Base):
     last_value: Mapped[int] = mapped_column(Integer)
 
 
+# Partial-index predicates; a query must spell the same condition to use the index.
+OPEN_ITEM = text("state IN ('open', 'claimed')")
+HELD_ITEM = text("assignee IS NOT NULL")
+
+
 class WorkItem(Base):
     """A user task instance: open, claimed, completed or cancelled."""
 
     __tablename__ = "work_items"
     __table_args__ = (
-        UniqueConstraint("case_id", "ref"),
-        Index("ix_work_items_open", "state", "role", "org_unit_id"),
+        UniqueConstraint("case_id", "ref"),  # also the index of a case's items
+        Index(
+            "ix_work_items_open", "role", "org_unit_id", sqlite_where=OPEN_ITEM, postgresql_where=OPEN_ITEM
+        ),
+        Index("ix_work_items_assignee", "assignee", sqlite_where=HELD_ITEM, postgresql_where=HELD_ITEM),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     ref: Mapped[str] = mapped_column(String(250))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
@@ -163,7 +172,7 @@ class WorkItem(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     form: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[str] = mapped_column(String(20))
-    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))
     ready_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -46,18 +46,15 @@ class Tx:
         return cls(connection.dialect, connection.connection.driver_connection)
 
 
-_Processor = Callable[[Any], Any] | None
-
-
 @dataclass(frozen=True)
 class _Plan:
     sql: str
     positional: bool
     names: tuple[str, ...]
     defaults: dict[str, Any]
-    binders: dict[str, Callable[[Any], Any]]
+    binders: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in names, processor)
     keys: tuple[str, ...]
-    readers: tuple[_Processor, ...]
+    readers: tuple[tuple[str, Callable[[Any], Any]], ...]  # (column key, processor)
 
 
 class Prepared:
@@ -81,14 +78,13 @@ class Prepared:
             cursor.execute(plan.sql, self._bind(plan, params or {}))
             if not plan.keys:
                 return []
-            readers, keys = plan.readers, plan.keys
-            return [
-                {
-                    key: (value if reader is None or value is None else reader(value))
-                    for key, reader, value in zip(keys, readers, raw, strict=True)
-                }
-                for raw in cursor.fetchall()
-            ]
+            found = [dict(zip(plan.keys, raw, strict=True)) for raw in cursor.fetchall()]
+            for row in found:
+                for key, reader in plan.readers:
+                    value = row[key]
+                    if value is not None:
+                        row[key] = reader(value)
+            return found
         finally:
             cursor.close()
 
@@ -122,15 +118,16 @@ class Prepared:
 
     @staticmethod
     def _bind(plan: _Plan, params: Mapping[str, Any]) -> Any:
-        values: dict[str, Any] = {}
-        binders, defaults = plan.binders, plan.defaults
-        for name in plan.names:
-            value = params[name] if name in params else defaults[name]
-            binder = binders.get(name)
-            values[name] = binder(value) if binder is not None and value is not None else value
+        if plan.defaults:
+            params = {**plan.defaults, **params}
+        values = [params[name] for name in plan.names]
+        for index, binder in plan.binders:
+            value = values[index]
+            if value is not None:
+                values[index] = binder(value)
         if plan.positional:
-            return tuple(values[name] for name in plan.names)
-        return values
+            return values
+        return dict(zip(plan.names, values, strict=True))
 
     def _plan(self, dialect: Dialect) -> _Plan:
         plan = self._plans.get(dialect.name)
@@ -154,23 +151,24 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Plan:
         names = tuple(dict.fromkeys(compiled.bind_names.values()))
     by_name = {compiled.bind_names[bind]: bind for bind in compiled.binds.values()}
     defaults: dict[str, Any] = {}
-    binders: dict[str, Callable[[Any], Any]] = {}
-    for name in names:
+    binders: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(names):
         bind = by_name[name]
         if not bind.required:
             defaults[name] = bind.effective_value
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
-            binders[name] = processor
+            binders.append((index, processor))
     columns = getattr(statement, "exported_columns", None)
     keys: tuple[str, ...] = ()
-    readers: tuple[_Processor, ...] = ()
+    readers: list[tuple[str, Callable[[Any], Any]]] = []
     if columns is not None and len(columns):
         keys = tuple(columns.keys())
-        readers = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        )
-    return _Plan(compiled.string, dialect.positional, names, defaults, binders, keys, readers)
+        for key, column in zip(keys, columns, strict=True):
+            reader = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if reader is not None:
+                readers.append((key, reader))
+    return _Plan(compiled.string, dialect.positional, names, defaults, tuple(binders), keys, tuple(readers))
 
 
 def insert_values(table: Table, columns: str) -> Insert:
