@@ -188,7 +188,7 @@ class CaseService:
             ctx = _Context(tx, case, principal, info, unit.code, unit.path, now, workflow=workflow)
             self._finish(ctx, [command, *workflow.start(now, data)])
             view = self._case_view(ctx)
-        self.cache.put(case.id, case.version, workflow)
+        self._keep_hot(case, workflow)
         return view
 
     def claim(
@@ -455,8 +455,13 @@ class CaseService:
                 ctx.workflow = None
                 raise
         if ctx.workflow is not None:
-            self.cache.put(case.id, case.version, ctx.workflow)
+            self._keep_hot(case, ctx.workflow)
         return view, item_view
+
+    def _keep_hot(self, case: CaseRecord, workflow: CaseWorkflow) -> None:
+        """Cache a committed workflow for the case's next command (a closed case has none)."""
+        if case.status == "running":
+            self.cache.put(case.id, case.version, workflow)
 
     def _workflow(self, ctx: _Context) -> CaseWorkflow:
         """The case's workflow at its current version (cache, else snapshot + replay)."""

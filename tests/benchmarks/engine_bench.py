@@ -97,7 +97,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--cases", type=int, default=60)
     parser.add_argument("--latency-cases", type=int, default=15)
     args = parser.parse_args()
