@@ -36,3 +36,14 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Translations: pull the page strings into the template, then merge it into the Thai and Vietnamese catalogs.
+.PHONY: i18n-extract i18n-update
+
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k gettext -k ngettext:1,2 -k N_ \
+		--project OneStop --version 0.1.0 --width 110 -o runtime/locale/onestop.pot .
+
+i18n-update: install
+	$(BIN)/pybabel update -D onestop -i runtime/locale/onestop.pot -d runtime/locale -l th --width 110
+	$(BIN)/pybabel update -D onestop -i runtime/locale/onestop.pot -d runtime/locale -l vi --width 110

@@ -91,13 +91,14 @@ _MUTABLE = [
     "commands_since_snapshot",
 ]
 
-_BY_ITEM = Prepared(
+_ITEM_WITH_CASE = (
     select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"), *_ITEM_COLUMNS)
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
     .join(ITEMS, ITEMS.c.case_id == CASES.c.id)
     .where(ITEMS.c.id == bindparam("item_id"))
-    .with_for_update(of=CASES)
 )
+_BY_ITEM = Prepared(_ITEM_WITH_CASE.with_for_update(of=CASES))
+_READ_BY_ITEM = Prepared(_ITEM_WITH_CASE)
 _BY_CODE = Prepared(
     select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"))
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
@@ -141,9 +142,10 @@ class LockedCase:
     item: ItemRecord | None
 
 
-def lock_by_item(tx: Tx, item_id: int) -> LockedCase | None:
-    """Lock the case of a work item (``FOR UPDATE`` on PostgreSQL) and read both."""
-    row = _BY_ITEM.first(tx, {"item_id": item_id})
+def lock_by_item(tx: Tx, item_id: int, *, lock: bool = True) -> LockedCase | None:
+    """Lock the case of a work item (``FOR UPDATE`` on PostgreSQL) and read both; with
+    ``lock=False`` only read them."""
+    row = (_BY_ITEM if lock else _READ_BY_ITEM).first(tx, {"item_id": item_id})
     if row is None:
         return None
     return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row))

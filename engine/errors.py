@@ -14,8 +14,11 @@ enter our code, with ``raise ... from exc``; anything else escaping is a bug.
     │   ├── WorkItemNotFound
     │   ├── UserNotFound
     │   └── OrgUnitNotFound
+    ├── SignInFailed              wrong user name or password (never says which)
+    │   └── SignInThrottled       too many failures; try again after a pause
     ├── InputRejected             untrusted input refused before it did anything
     │   ├── XmlRejected           unsafe or malformed XML (file, line, column)
+    │   ├── DiagramUnavailable    a BPMN file without the diagram (DI) needed to draw it
     │   ├── ProcedureInvalid      a procedure package that cannot be imported (findings)
     │   └── FormInvalid           form data failing its JSON Schema (every field error)
     ├── ScriptError               a script, condition, DMN cell or expression of a model
@@ -85,6 +88,14 @@ class OrgUnitNotFound(NotFound):
     """No org unit has that code."""
 
 
+class SignInFailed(OneStopError):
+    """Unknown user, inactive user or wrong password: one message for all three."""
+
+
+class SignInThrottled(SignInFailed):
+    """Too many failed sign-ins for this account; ``retry_after`` seconds to wait."""
+
+
 class InputRejected(OneStopError):
     """Untrusted input was refused before it changed anything."""
 
@@ -110,6 +121,10 @@ class FormInvalid(InputRejected):
     def __init__(self, message: str, errors: list[FieldError], **details: Any) -> None:
         super().__init__(message, **details)
         self.errors = errors
+
+
+class DiagramUnavailable(InputRejected):
+    """The BPMN file has no diagram interchange (DI) for the process, so it cannot be drawn."""
 
 
 class ProcedureInvalid(InputRejected):

@@ -135,16 +135,19 @@ class CaseQueries:
             data = data_from_events(
                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
             )
-            session.execute(
-                insert(AccessLogEntry).values(
-                    at=as_utc(now),
-                    actor=principal.username,
-                    case_id=case.id,
-                    fields=sorted(data),
-                    purpose=purpose.strip(),
-                )
-            )
+            log_access(session, now, principal.username, case.id, data, purpose.strip())
             return CaseDataView(dossier_code=case.dossier_code, data=data)
+
+
+def log_access(
+    session: Session, now: datetime, actor: str, case_id: int, fields: Iterable[str], purpose: str
+) -> None:
+    """Record a read of personal data: who, when, which case, which fields, why."""
+    session.execute(
+        insert(AccessLogEntry).values(
+            at=as_utc(now), actor=actor, case_id=case_id, fields=sorted(fields), purpose=purpose
+        )
+    )
 
 
 def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:

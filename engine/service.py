@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from argon2 import PasswordHasher
+
+from engine.accounts import Accounts
 from engine.audit import verify_chains
 from engine.cases import CaseService
 from engine.connectors import ConnectorRegistry, default_connectors
@@ -11,6 +14,7 @@ from engine.procedures import ProcedureCatalog
 from engine.queries import CaseQueries
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
+from engine.task_details import TaskDetails
 from engine.views import VerifyReport
 from engine.workflow_cache import WorkflowCache
 
@@ -43,6 +47,15 @@ class OneStop:
         )
         self.queries = CaseQueries(self.db)
         self.directory = Directory(self.db)
+        self.tasks = TaskDetails(self.db, self.procedures)
+        self.accounts = Accounts(
+            self.db,
+            PasswordHasher(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+        )
 
     def upgrade(self) -> None:
         """Migrate the database to the newest schema."""

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         workflow_cache_size: how many deserialized workflows a process keeps hot.
         script_cpu_seconds / script_memory_mb: sandbox bounds per script evaluation.
         procedures_dir: folder of bundled procedure packages imported by ``seed-demo``.
+        argon2_time_cost / argon2_memory_kib / argon2_parallelism: password hashing cost
+            (RFC 9106's low-memory profile by default: 3 passes over 64 MiB, 4 lanes).
         sqlite_checkpoint_seconds: for a SQLite file, seconds between background WAL
             checkpoints (0: let SQLite checkpoint inside commits).
     """
@@ -38,4 +40,7 @@ class Settings(BaseSettings):
     script_memory_mb: int = Field(default=64, ge=4, le=4096)
     procedures_dir: Path = Field(default=Path("procedures"))
     sqlite_checkpoint_seconds: float = Field(default=1.0, ge=0, le=3600)
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=64, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=4, ge=1, le=16)
     sql_echo: bool = False

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.deadlines import Timeliness, timeliness
+
 
 class View(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -96,6 +98,10 @@ class WorkItemView(View):
     closed_by: str | None = None
     case_version: int
 
+    def timeliness_at(self, now: datetime) -> Timeliness:
+        """Not yet due / nearly late / late against the step's due date at ``now``."""
+        return timeliness(self.due_at if self.state in ("open", "claimed") else None, now)
+
 
 class CaseView(View):
     dossier_code: str
@@ -111,6 +117,17 @@ class CaseView(View):
     updated_at: datetime
     version: int
     open_items: tuple[WorkItemView, ...] = ()
+
+
+class TaskView(View):
+    """What a member of staff needs to work one item: the item, its case, the form to fill
+    (JSON Schema), values carried over from earlier steps, and the step's instructions."""
+
+    item: WorkItemView
+    case: CaseView
+    form_schema: dict[str, Any] | None = None
+    prefill: dict[str, Any] = Field(default_factory=dict)
+    instructions: str | None = None
 
 
 class CaseDataView(View):

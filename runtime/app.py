@@ -1,4 +1,8 @@
-"""Streamlit entry: builds services once and routes to the pages."""
+"""Streamlit entry: authenticates, builds services once, and offers pages by role.
+
+Pages hold widgets and calls only; every rule (who may see, claim or complete what) is
+enforced by the engine, whatever the page offers.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,52 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+from runtime.i18n import LANGUAGE_NAMES, LOCALES
+from runtime.sessions import current_locale, gettext, roles_of, set_locale, sign_out, signed_in_user
+
+# Page scripts live in workbench/, not pages/: a pages/ folder beside the entry file puts
+# Streamlit into its older file-based navigation, which fights st.navigation.
+PAGES = Path(__file__).resolve().parent / "workbench"
+WORK_ROLES_EXCLUDED = {"admin", "auditor"}
+STARTER_ROLES = {"intake_officer"}
 
 st.set_page_config(page_title="OneStop", page_icon="🏛️", layout="wide")
-navigation = st.navigation([st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True)])
-navigation.run()
+_ = gettext()
+user = signed_in_user()
+
+if user is None:
+    pages = [st.Page(PAGES / "sign_in.py", title=_("Sign in"), icon="🔑", default=True)]
+else:
+    roles = roles_of(user)
+    works = bool(roles - WORK_ROLES_EXCLUDED)
+    pages = [st.Page(PAGES / "home.py", title=_("Home"), icon="🏠", default=not works)]
+    if works:
+        pages += [
+            st.Page(PAGES / "my_work.py", title=_("My work"), icon="📥", default=True),
+            st.Page(PAGES / "task.py", title=_("Task"), icon="📝"),
+        ]
+    if roles & STARTER_ROLES:
+        pages.append(st.Page(PAGES / "new_case.py", title=_("New case"), icon="➕"))
+    pages += [
+        st.Page(PAGES / "cases.py", title=_("Cases"), icon="🗂️"),
+        st.Page(PAGES / "case.py", title=_("Case"), icon="📄"),
+    ]
+    if "admin" in roles:
+        pages.append(st.Page(PAGES / "admin.py", title=_("Admin"), icon="⚙️"))
+    with st.sidebar:
+        st.caption(_("Signed in as {user}").format(user=user.display_name))
+        chosen = st.selectbox(
+            _("Language"),
+            LOCALES,
+            index=LOCALES.index(current_locale()),
+            format_func=lambda code: LANGUAGE_NAMES[code],
+            key="auth.language",
+        )
+        if chosen != current_locale():
+            set_locale(chosen)
+            st.rerun()
+        if st.button(_("Sign out"), key="auth.sign_out"):
+            sign_out()
+            st.rerun()
+
+st.navigation(pages).run()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from designer.packages import find_packages, read_package
-from engine import OneStop, Settings
+from engine import SYSTEM_ACTOR, OneStop, Settings
 from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
 from engine.views import CaseView, Finding, WorkItemView
 from runtime import demo
@@ -99,7 +99,9 @@ def _seed_demo(onestop: OneStop, args: argparse.Namespace) -> int:
             grants=list(user.grants),
             locale=user.locale,
         )
-    print(f"seeded {len(demo.UNITS)} org units and {len(demo.USERS)} users")
+        if not onestop.accounts.has_password(user.username):
+            onestop.accounts.set_password(SYSTEM_ACTOR, user.username, demo.PASSWORD)
+    print(f"seeded {len(demo.UNITS)} org units and {len(demo.USERS)} users (password '{demo.PASSWORD}')")
     root = Path(args.procedures or onestop.settings.procedures_dir)
     for folder in find_packages(root) if root.is_dir() else []:
         result = onestop.procedures.import_package("admin", read_package(folder), _now(args), publish=True)

@@ -1,7 +1,8 @@
 """Demo org units and users, seeded by ``onestop seed-demo`` (and ``make run``).
 
-One Thai province with two municipalities, and one user per role. Local accounts get
-passwords with the staff workbench; until then the CLI acts ``--as`` a user name.
+One Thai province with two municipalities, and one user per role. Every demo account gets
+the password :data:`PASSWORD` when it has none yet (listed in the README; change it for
+anything but a demo).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROVINCE = "TH.50"
+PASSWORD = "onestop-demo"
 
 UNITS: list[dict[str, str | None]] = [
     {"code": PROVINCE, "name": "Chiang Mai Province", "level": "province", "parent_code": None},

@@ -21,6 +21,10 @@ DATA = Path(__file__).resolve().parent / "data"
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)  # a Monday, 09:30 in Bangkok
 
 PG_URL = os.environ.get("ONESTOP_TEST_DATABASE_URL")
+# Password hashing at test strength: the real cost (64 MiB, 3 passes) is ~0.1 s per hash.
+os.environ.setdefault("ONESTOP_ARGON2_TIME_COST", "1")
+os.environ.setdefault("ONESTOP_ARGON2_MEMORY_KIB", "256")
+os.environ.setdefault("ONESTOP_ARGON2_PARALLELISM", "1")
 TEST_CLERKS = {"clerk1": "TH.50.01", "clerk2": "TH.50.02"}
 
 

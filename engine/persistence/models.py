@@ -72,6 +72,16 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class SignInFailure(Base):
+    """Consecutive failed sign-ins under one user name (existing or not), for throttling."""
+
+    __tablename__ = "sign_in_failures"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    throttled_until: Mapped[datetime | None]
+
+
 class RoleGrant(Base):
     """A role held in an org unit; a grant on a province covers its communes."""
 

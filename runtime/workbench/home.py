@@ -1,4 +1,4 @@
-"""Home: published procedures and the latest cases (no personal data on this page)."""
+"""Home: published procedures and the latest cases the user may see (no personal data)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,22 @@ import streamlit as st
 
 from engine.errors import OneStopError
 from runtime.services import get_onestop
+from runtime.sessions import gettext, require_user
 
+_ = gettext()
+user = require_user()
 st.title("OneStop")
-st.caption("Administrative procedures as standard, auditable workflows.")
+st.caption(_("Administrative procedures as standard, auditable workflows."))
 
 onestop = get_onestop()
 try:
     versions = [v for v in onestop.procedures.list_versions() if v.status == "published"]
-    cases = onestop.queries.recent_cases("system", limit=25)
+    cases = onestop.queries.recent_cases(user.username, limit=25)
 except OneStopError as exc:
     st.error(exc.message)
     st.stop()
 
-st.subheader("Published procedures")
+st.subheader(_("Published procedures"))
 if not versions:
     st.info("No procedure is published yet. Run `make run` (it imports the bundled procedures).")
 else:
@@ -39,7 +42,7 @@ else:
         hide_index=True,
     )
 
-st.subheader("Recent cases")
+st.subheader(_("Recent cases"))
 if not cases:
     st.info(
         "No cases yet. Start one with `onestop cases start building_permit --unit TH.50.01 --as somchai`."

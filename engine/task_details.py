@@ -1,0 +1,82 @@
+"""Everything a member of staff needs to work one item (the Task page's data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.authorization import load_principal, require_role
+from engine.case_records import lock_by_item
+from engine.cases import ASSIGN_ROLES
+from engine.errors import WorkItemNotFound
+from engine.instructions import render_instructions
+from engine.persistence.database import Database
+from engine.persistence.models import CaseEvent
+from engine.persistence.prepared import Tx
+from engine.procedures import ProcedureCatalog
+from engine.queries import case_view_of, data_from_events, log_access, work_item_view
+from engine.views import TaskView
+
+
+class TaskDetails:
+    """Reads for working an item; every read of carried-over case data is logged."""
+
+    def __init__(self, db: Database, catalog: ProcedureCatalog) -> None:
+        self.db = db
+        self.catalog = catalog
+
+    def task(self, actor: str, item_id: int, now: datetime) -> TaskView:
+        """The item, its case, its form, values from earlier steps and its instructions.
+
+        Raises:
+            WorkItemNotFound: no such item.
+            PermissionDenied: the actor holds neither the item's role nor a supervising
+                role (approver, admin) in the case's unit.
+        """
+        with self.db.write() as session:
+            tx = Tx.of(session.connection())
+            found = lock_by_item(tx, item_id, lock=False)
+            if found is None or found.item is None:
+                raise WorkItemNotFound(f"no work item {item_id}", item=item_id)
+            case, item = found.case, found.item
+            principal = load_principal(tx, actor)
+            require_role(
+                principal, [item.role, *ASSIGN_ROLES], found.unit_path, f"open '{item.name}' ({item.ref})"
+            )
+            info = self.catalog.info(tx, case.procedure_version_id)
+            form = info.compiled.form_for(item.element_id)
+            schema = form.definition if form is not None else None
+            prefill: dict[str, Any] = {}
+            if schema is not None:
+                events = session.scalars(
+                    select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+                )
+                data = data_from_events(events)
+                prefill = {name: data[name] for name in schema.get("properties", {}) if name in data}
+            if prefill:
+                log_access(
+                    session, now, principal.username, case.id, prefill, f"work item {item.id} ({item.name})"
+                )
+            case_view = case_view_of(tx, case, info.procedure_code, info.version, found.unit_code)
+            user_task = info.compiled.user_tasks.get(item.element_id)
+            instructions = render_instructions(
+                user_task.instructions if user_task else None,
+                {
+                    "dossier_code": case.dossier_code,
+                    "step": item.name,
+                    "received_at": case_view.received_at.isoformat(),
+                    "appointment_date": case_view.appointment_date.isoformat()
+                    if case_view.appointment_date
+                    else None,
+                    "data": prefill,
+                },
+            )
+            return TaskView(
+                item=work_item_view(item, case, info.procedure_code, found.unit_code),
+                case=case_view,
+                form_schema=schema,
+                prefill=prefill,
+                instructions=instructions,
+            )

@@ -1,0 +1,105 @@
+"""Draw a JSON Schema form as Streamlit widgets and collect what was entered.
+
+Only presentation lives here: the engine validates every submission against the same
+schema and returns every field error, which :func:`draw_form` shows under its field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+TEXTAREA_AFTER = 200  # a string field allowing more characters is drawn as a text area
+
+
+def label(definition: dict[str, Any], name: str, locale: str) -> str:
+    """The field's title in ``locale`` (``x-title``), else its ``title``, else its name."""
+    titles = definition.get("x-title")
+    if isinstance(titles, dict) and titles.get(locale):
+        return str(titles[locale])
+    return str(definition.get("title") or name)
+
+
+def help_text(definition: dict[str, Any], locale: str) -> str | None:
+    texts = definition.get("x-description")
+    if isinstance(texts, dict) and texts.get(locale):
+        return str(texts[locale])
+    found = definition.get("description")
+    return str(found) if found else None
+
+
+def draw_form(
+    schema: dict[str, Any],
+    *,
+    key: str,
+    locale: str,
+    prefill: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Draw every property of ``schema`` and return the entered values (empty optional
+    fields left out). Call inside ``st.form``."""
+    required = set(schema.get("required", []))
+    values: dict[str, Any] = {}
+    for name, definition in (schema.get("properties") or {}).items():
+        if not isinstance(definition, dict):
+            continue
+        title = label(definition, name, locale) + (" *" if name in required else "")
+        value = _widget(definition, title, f"{key}.{name}", prefill.get(name), help_text(definition, locale))
+        for message in errors.get(name, []):
+            st.error(message, icon="⚠️")
+        if value is not None and value != "" and value != []:
+            values[name] = value
+    return values
+
+
+def _widget(definition: dict[str, Any], title: str, key: str, initial: Any, help: str | None) -> Any:
+    kind = definition.get("type")
+    disabled = bool(definition.get("readOnly"))
+    choices = definition.get("enum")
+    if isinstance(choices, list) and kind in ("string", "integer", "number", None):
+        options = ["", *choices] if initial not in choices else list(choices)
+        index = options.index(initial) if initial in options else 0
+        if len(choices) <= 4 and initial in choices:
+            return st.radio(
+                title, choices, index=choices.index(initial), key=key, help=help, disabled=disabled
+            )
+        chosen = st.selectbox(title, options, index=index, key=key, help=help, disabled=disabled)
+        return None if chosen == "" else chosen
+    if kind == "boolean":
+        return st.checkbox(title, value=bool(initial), key=key, help=help, disabled=disabled)
+    if kind in ("integer", "number"):
+        step: int | float = 1 if kind == "integer" else 0.01
+        start = initial if isinstance(initial, int | float) and not isinstance(initial, bool) else None
+        entered = st.number_input(title, value=start, step=step, key=key, help=help, disabled=disabled)
+        if entered is None:
+            return None
+        return int(entered) if kind == "integer" else float(entered)
+    if kind == "array":
+        items = definition.get("items") if isinstance(definition.get("items"), dict) else {}
+        options = items.get("enum") if isinstance(items, dict) else None
+        if isinstance(options, list):
+            picked = [v for v in initial if v in options] if isinstance(initial, list) else []
+            return st.multiselect(title, options, default=picked, key=key, help=help, disabled=disabled)
+        text = st.text_area(
+            title, value="\n".join(map(str, initial or [])), key=key, help=help, disabled=disabled
+        )
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if definition.get("format") == "date":
+        start_date = date.fromisoformat(initial) if isinstance(initial, str) and _is_date(initial) else None
+        picked_date = st.date_input(title, value=start_date, key=key, help=help, disabled=disabled)
+        return picked_date.isoformat() if isinstance(picked_date, date) else None
+    text_value = "" if initial is None else str(initial)
+    limit = definition.get("maxLength")
+    if isinstance(limit, int) and limit > TEXTAREA_AFTER:
+        return st.text_area(title, value=text_value, key=key, help=help, disabled=disabled, max_chars=limit)
+    return st.text_input(title, value=text_value, key=key, help=help, disabled=disabled)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,154 @@
+"""The staff workbench through Streamlit's AppTest, on a seeded SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import OneStop, Settings
+from engine.views import UserView
+from runtime.cli import main
+from runtime.demo import PASSWORD
+from runtime.services import get_onestop
+from tests.conftest import PROCEDURES
+
+APP = str(Path(__file__).resolve().parents[2] / "runtime" / "app.py")
+INTAKE = {
+    "applicant_name": "Somchai Jaidee",
+    "national_id": "1101700230074",
+    "phone": "0812345678",
+    "plot_address": "12 Moo 3, Chang Phueak",
+    "plot_title_deed_no": "1234",
+    "floor_area": 120,
+    "storeys": 2,
+    "building_use": "residential",
+    "documents_complete": True,
+}
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OneStop]:
+    monkeypatch.setenv("ONESTOP_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("ONESTOP_PROCEDURES_DIR", str(PROCEDURES))
+    assert main(["seed-demo"]) == 0
+    get_onestop.clear()  # the app builds its engine once per process: from this test's settings
+    onestop = OneStop(Settings())
+    yield onestop
+    onestop.close()
+    get_onestop.clear()
+
+
+def signed_in(onestop: OneStop, username: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.session_state["auth.user"] = onestop.accounts.authenticate(username, PASSWORD, datetime.now(UTC))
+    app.session_state["auth.locale"] = "en"
+    return app
+
+
+def start_case(onestop: OneStop, unit: str = "TH.50.01", starter: str = "somchai") -> str:
+    return onestop.cases.start_case(starter, "building_permit", unit, datetime.now(UTC)).dossier_code
+
+
+def test_sign_in_with_the_demo_password(seeded: OneStop) -> None:
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    assert not app.exception
+    app.text_input(key="sign_in.username").input("somchai")
+    app.text_input(key="sign_in.password").input(PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception
+    assert isinstance(app.session_state["auth.user"], UserView)
+    app.run()
+    assert app.title[0].value == "งานของฉัน"  # somchai's language is Thai: "My work"
+
+
+def test_a_wrong_password_says_so_without_saying_which_part(seeded: OneStop) -> None:
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    app.text_input(key="sign_in.username").input("somchai")
+    app.text_input(key="sign_in.password").input("not the password")
+    app.button[0].click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["Wrong user name or password."]
+    assert "auth.user" not in app.session_state
+
+
+def test_my_work_shows_exactly_the_items_of_my_roles_and_units(seeded: OneStop) -> None:
+    mine = start_case(seeded, "TH.50.01")
+    other = start_case(seeded, "TH.50.02", starter="malee")
+    app = signed_in(seeded, "somchai")
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["Dossier code"]) == [mine]
+    assert other not in " ".join(table["Dossier code"])
+
+
+def test_claim_from_my_work_shows_who_holds_the_item(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    app = signed_in(seeded, "somchai")
+    app.run()
+    app.button(key="work.claim").click().run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["Held by"]) == ["somchai"]
+    assert seeded.queries.case("somchai", code).open_items[0].assignee == "somchai"
+
+
+def open_task(seeded: OneStop, username: str, item_id: int) -> AppTest:
+    app = signed_in(seeded, username)
+    app.session_state["task.item"] = item_id
+    app.run()
+    app.switch_page("workbench/task.py").run()
+    assert not app.exception
+    return app
+
+
+def test_invalid_data_shows_every_field_error_and_saves_nothing(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    app = open_task(seeded, "somchai", item.id)
+    app.text_input(key=f"task.{item.id}.national_id").input("1234567890123")
+    app.button[0].click().run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "national" in errors.lower() or "ID" in errors
+    assert len(app.error) >= 5  # every missing required field is named at once
+    after = seeded.queries.case("somchai", code)
+    assert after.version == 1 and after.open_items[0].id == item.id
+
+
+def test_valid_data_advances_the_case(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    app = open_task(seeded, "somchai", item.id)
+    for name in ("applicant_name", "national_id", "phone", "plot_title_deed_no"):
+        app.text_input(key=f"task.{item.id}.{name}").input(str(INTAKE[name]))
+    app.text_area(key=f"task.{item.id}.plot_address").input(str(INTAKE["plot_address"]))
+    app.number_input(key=f"task.{item.id}.floor_area").set_value(120)
+    app.number_input(key=f"task.{item.id}.storeys").set_value(2)
+    app.selectbox(key=f"task.{item.id}.building_use").set_value("residential")
+    app.checkbox(key=f"task.{item.id}.documents_complete").check()
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    after = seeded.queries.case("somchai", code)
+    assert [i.element_id for i in after.open_items] != ["check_completeness"]
+    assert after.version > 1
+
+
+def test_a_stale_completion_says_someone_else_was_first(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    app = open_task(seeded, "somchai", item.id)
+    # Meanwhile a colleague completes the same step.
+    seeded.directory.ensure_user(
+        username="somsri", display_name="Somsri", grants=[("intake_officer", "TH.50.01")]
+    )
+    seeded.cases.complete("somsri", item.id, datetime.now(UTC), INTAKE)
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("someone else" in w.value for w in app.warning)
