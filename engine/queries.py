@@ -13,6 +13,7 @@ from sqlalchemy import insert, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
+from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
 from engine.case_records import CaseRecord, ItemRecord, open_items
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
@@ -119,6 +120,26 @@ class CaseQueries:
                 )
                 for e in rows
             ]
+
+    def diagram(self, actor: str, dossier_code: str) -> CaseDiagramView:
+        """The procedure's diagram source and how far the case got (no personal data).
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+        """
+        with self.db.read() as session:
+            principal = load_principal(Tx.of(session.connection()), actor)
+            case = _visible_case(session, principal, dossier_code)
+            events = session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+            ).all()
+            process_id = session.scalar(
+                select(ProcedureVersion.process_id).where(ProcedureVersion.id == case.procedure_version_id)
+            )
+            file, text = procedure_bpmn(session, case, str(process_id))
+            return CaseDiagramView(
+                dossier_code=case.dossier_code, file=file, bpmn=text, states=element_states(events)
+            )
 
     def case_data(self, actor: str, dossier_code: str, purpose: str, now: datetime) -> CaseDataView:
         """The case's data; the read is logged with its purpose.

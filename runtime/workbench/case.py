@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from designer.diagram import render_svg
 from engine.errors import OneStopError
 from runtime.i18n import format_date, format_datetime
 from runtime.services import get_onestop
@@ -36,6 +37,15 @@ columns[3].metric(
 )
 st.caption(f"{_('Step')}: {case.current_step}")
 
+st.subheader(_("Diagram"))
+try:
+    diagram = onestop.queries.diagram(user.username, case.dossier_code)
+    svg = render_svg(diagram.bpmn, file=diagram.file, states=diagram.states, title=case.procedure_code)
+except OneStopError as exc:
+    st.info(exc.message)
+else:
+    st.markdown(svg, unsafe_allow_html=True)
+
 st.subheader(_("History"))
 st.dataframe(
     [
@@ -45,6 +55,9 @@ st.dataframe(
             _("User name"): e.actor,
             _("Event"): e.kind,
             _("Step"): e.element_id or "",
+            _("Data"): ", ".join(sorted((e.payload.get("data") or {}).keys()))
+            if isinstance(e.payload.get("data"), dict)
+            else "",
         }
         for e in events
     ],

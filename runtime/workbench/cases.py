@@ -18,9 +18,11 @@ locale = current_locale()
 
 st.title(_("Cases"))
 code = st.text_input(_("Dossier code"), key="cases.code").strip()
-if st.button(_("Open"), key="cases.open", disabled=not code):
-    st.session_state["case.code"] = code
-    st.switch_page(CASE_PAGE)
+if st.button(_("Open"), key="cases.open"):
+    if code:
+        st.session_state["case.code"] = code
+        st.switch_page(CASE_PAGE)
+    st.warning(_("Enter a dossier code."))
 
 try:
     cases = onestop.queries.recent_cases(user.username, limit=50)

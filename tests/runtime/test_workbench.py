@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from streamlit.testing.v1 import AppTest
 
 from engine import OneStop, Settings
@@ -152,3 +153,50 @@ def test_a_stale_completion_says_someone_else_was_first(seeded: OneStop) -> None
     app.button[0].click().run()
     assert not app.exception
     assert any("someone else" in w.value for w in app.warning)
+
+
+def test_the_case_page_draws_the_diagram_and_the_timeline(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
+    app = signed_in(seeded, "somchai")
+    app.session_state["case.code"] = code
+    app.run()
+    app.switch_page("workbench/case.py").run()
+    assert not app.exception
+    svg = next(m.value for m in app.markdown if m.value.startswith("<svg"))
+    classes = {
+        group.get("data-element-id"): group.get("class", "").split()
+        for group in etree.fromstring(svg.encode()).iter("{*}g")
+        if group.get("data-element-id")
+    }
+    assert "completed" in classes["check_completeness"]
+    active = seeded.queries.case("somchai", code).open_items[0].element_id
+    assert "active" in classes[active]
+    assert "not-reached" in classes["issue_permit"]
+    history = app.dataframe[0].value
+    assert history["Event"].iloc[0] == "case_started"
+    assert "task_completed" in list(history["Event"])
+    assert "national_id" in " ".join(history["Data"])  # which fields, not their values
+    assert "1101700230074" not in svg + " ".join(map(str, history.values.ravel()))
+
+
+def test_personal_data_needs_a_purpose_and_the_read_is_logged(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
+    app = signed_in(seeded, "somchai")
+    app.session_state["case.code"] = code
+    app.run()
+    app.switch_page("workbench/case.py").run()
+    assert app.button(key="case.show_data").disabled
+    assert not app.json
+    app.text_input(key="case.purpose").input("applicant phoned about progress").run()
+    app.button(key="case.show_data").click().run()
+    assert not app.exception
+    assert "1101700230074" in app.json[0].value
+    with seeded.db.engine.connect() as connection:
+        from sqlalchemy import text
+
+        purposes = connection.execute(text("SELECT purpose FROM access_log")).scalars().all()
+    assert purposes == ["applicant phoned about progress"]
