@@ -37,6 +37,7 @@ from engine.case_records import (
     save_case,
     save_item,
 )
+from engine.case_views import case_view_of, work_item_view
 from engine.case_workflow import CaseWorkflow, EventDraft
 from engine.clock import as_utc
 from engine.connectors import ConnectorRegistry, ServiceLedger
@@ -60,7 +61,6 @@ from engine.persistence.models import Case, Timer
 from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog, VersionInfo
 from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
-from engine.queries import case_view_of, work_item_view
 from engine.recovery import group_commands, replay, restore_from_snapshot
 from engine.sandbox import Sandbox
 from engine.specs import CompiledProcedure

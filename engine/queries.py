@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal_column, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
-from engine.case_records import CaseRecord, ItemRecord, open_items
+from engine.case_views import case_view_of
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
 from engine.event_store import payload_of
@@ -26,14 +26,12 @@ from engine.persistence.models import (
     OrgUnit,
     Procedure,
     ProcedureVersion,
-    WorkItem,
 )
 from engine.persistence.prepared import Tx
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
+from engine.worklist import WorklistPage, worklist_page
 
 READ_ROLES_EVERYWHERE = ("auditor",)
-# Spelled with literals, like the partial index ``ix_work_items_open``, so that it is used.
-_OPEN_STATES = WorkItem.state.in_([literal_column("'open'"), literal_column("'claimed'")])
 
 
 class CaseQueries:
@@ -55,30 +53,30 @@ class CaseQueries:
             return case_view(session, case)
 
     def work_for(self, actor: str, include_claimed_by_others: bool = True) -> list[WorkItemView]:
-        """Open and claimed work items in the roles and units ``actor`` holds."""
+        """Every open and claimed work item in the roles and units ``actor`` holds."""
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            conditions = []
-            for role, path in principal.grants:
-                conditions.append(
-                    (WorkItem.role == role) & or_(OrgUnit.path == path, OrgUnit.path.like(f"{path}/%"))
-                )
-            if not conditions:
-                return []
-            query = (
-                select(WorkItem, Case, Procedure.code, OrgUnit.code)
-                .join(Case, Case.id == WorkItem.case_id)
-                .join(ProcedureVersion, ProcedureVersion.id == Case.procedure_version_id)
-                .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-                .join(OrgUnit, OrgUnit.id == WorkItem.org_unit_id)
-                .where(_OPEN_STATES, or_(*conditions))
-                .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.ready_at, WorkItem.id)
+            page = worklist_page(session, principal, mine_only=not include_claimed_by_others, limit=None)
+            return list(page.items)
+
+    def worklist(
+        self,
+        actor: str,
+        *,
+        procedure: str | None = None,
+        mine_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> WorklistPage:
+        """One page of ``actor``'s worklist, soonest due first, and the number of matches.
+
+        ``mine_only`` leaves out items someone else holds; ``limit`` is at most 500.
+        """
+        with self.db.read() as session:
+            principal = load_principal(Tx.of(session.connection()), actor)
+            return worklist_page(
+                session, principal, procedure=procedure, mine_only=mine_only, limit=limit, offset=offset
             )
-            if not include_claimed_by_others:
-                query = query.where(or_(WorkItem.assignee.is_(None), WorkItem.assignee == principal.username))
-            return [
-                work_item_view(item, case, code, unit) for item, case, code, unit in session.execute(query)
-            ]
 
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
         """The most recently updated cases ``actor`` may see."""
@@ -197,51 +195,6 @@ def case_view(session: Session, case: Case) -> CaseView:
         .where(Case.id == case.id)
     ).one()
     return case_view_of(Tx.of(session.connection()), case, code, version, unit_code)
-
-
-def case_view_of(
-    tx: Tx, case: Case | CaseRecord, procedure_code: str, version: int, unit_code: str
-) -> CaseView:
-    """The view of a case row whose procedure and unit are already known."""
-    items = open_items(tx, case.id)
-    return CaseView(
-        dossier_code=case.dossier_code,
-        procedure_code=procedure_code,
-        procedure_version=version,
-        unit_code=unit_code,
-        status=case.status,  # type: ignore[arg-type]
-        outcome=case.outcome,
-        current_step=case.current_step,
-        received_at=stored_instant(case.received_at),
-        appointment_date=case.appointment_date,
-        closed_at=stored_instant(case.closed_at) if case.closed_at else None,
-        updated_at=stored_instant(case.updated_at),
-        version=case.version,
-        open_items=tuple(work_item_view(item, case, procedure_code, unit_code) for item in items),
-    )
-
-
-def work_item_view(
-    item: WorkItem | ItemRecord, case: Case | CaseRecord, procedure_code: str, unit_code: str
-) -> WorkItemView:
-    return WorkItemView(
-        id=item.id,
-        case_code=case.dossier_code,
-        procedure_code=procedure_code,
-        ref=item.ref,
-        element_id=item.element_id,
-        name=item.name,
-        role=item.role,
-        unit_code=unit_code,
-        form=item.form,
-        state=item.state,  # type: ignore[arg-type]
-        assignee=item.assignee,
-        ready_at=stored_instant(item.ready_at),
-        due_at=stored_instant(item.due_at) if item.due_at else None,
-        closed_at=stored_instant(item.closed_at) if item.closed_at else None,
-        closed_by=item.closed_by,
-        case_version=case.version,
-    )
 
 
 def data_from_events(events: Iterable[CaseEvent]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.authorization import load_principal, require_role
 from engine.case_records import lock_by_item
+from engine.case_views import case_view_of, work_item_view
 from engine.cases import ASSIGN_ROLES
 from engine.errors import WorkItemNotFound
 from engine.instructions import render_instructions
@@ -16,7 +17,7 @@ from engine.persistence.database import Database
 from engine.persistence.models import CaseEvent
 from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog
-from engine.queries import case_view_of, data_from_events, log_access, work_item_view
+from engine.queries import data_from_events, log_access
 from engine.views import TaskView
 
 

@@ -168,8 +168,17 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         UniqueConstraint("case_id", "ref"),  # also the index of a case's items
+        # Worklist order inside the index: soonest due first, undated last (see worklist.py).
         Index(
-            "ix_work_items_open", "role", "org_unit_id", sqlite_where=OPEN_ITEM, postgresql_where=OPEN_ITEM
+            "ix_work_items_open",
+            "role",
+            "org_unit_id",
+            text("(due_at IS NULL)"),
+            "due_at",
+            "ready_at",
+            "assignee",  # so that "mine only" is answered from the index too
+            sqlite_where=OPEN_ITEM,
+            postgresql_where=OPEN_ITEM,
         ),
         Index("ix_work_items_assignee", "assignee", sqlite_where=HELD_ITEM, postgresql_where=HELD_ITEM),
     )

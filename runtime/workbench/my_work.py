@@ -23,32 +23,47 @@ st.title(_("My work"))
 for note in st.session_state.pop("work.notes", []):
     st.info(note)
 
+PAGE_SIZE = 50
+procedures = [v.procedure_code for v in onestop.procedures.list_versions() if v.status == "published"]
+left, right = st.columns(2)
+
+
+def _first_page() -> None:
+    st.session_state["work.page"] = 0
+
+
+chosen_procedure = left.selectbox(
+    _("Procedure"),
+    ["", *sorted(set(procedures))],
+    key="work.procedure",
+    format_func=lambda p: p or _("All"),
+    on_change=_first_page,
+)
+mine_only = right.toggle(_("Only items I hold or can take"), key="work.mine_only", on_change=_first_page)
+page_number = int(st.session_state.get("work.page", 0))
 try:
-    items = onestop.queries.work_for(user.username)
+    page = onestop.queries.worklist(
+        user.username,
+        procedure=chosen_procedure or None,
+        mine_only=mine_only,
+        limit=PAGE_SIZE,
+        offset=page_number * PAGE_SIZE,
+    )
 except OneStopError as exc:
     st.error(exc.message)
     st.stop()
-
+shown: list[WorkItemView] = list(page.items)
 timeliness_labels = {
     "late": _("Overdue"),
     "nearly_late": _("Due soon"),
     "not_yet_due": _("On time"),
     "no_deadline": "",
 }
-procedures = sorted({item.procedure_code for item in items})
-left, right = st.columns(2)
-chosen_procedure = left.selectbox(
-    _("Procedure"), ["", *procedures], key="work.procedure", format_func=lambda p: p or _("All")
-)
-mine_only = right.toggle(_("Only items I hold or can take"), key="work.mine_only")
-shown: list[WorkItemView] = [
-    item
-    for item in items
-    if (not chosen_procedure or item.procedure_code == chosen_procedure)
-    and (not mine_only or item.assignee in (None, user.username))
-]
 
 if not shown:
+    if page_number > 0:  # the list shrank under this page
+        _first_page()
+        st.rerun()
     st.info(_("No work items."))
     st.stop()
 
@@ -77,6 +92,16 @@ st.dataframe(
     hide_index=True,
     use_container_width=True,
 )
+
+pages = max(1, -(-page.total // PAGE_SIZE))
+back, where, forward = st.columns([1, 2, 1])
+if back.button(_("Previous"), key="work.previous", disabled=page_number == 0):
+    st.session_state["work.page"] = page_number - 1
+    st.rerun()
+where.caption(_("Page {page} of {pages}").format(page=page_number + 1, pages=pages))
+if forward.button(_("Next"), key="work.next", disabled=page_number + 1 >= pages):
+    st.session_state["work.page"] = page_number + 1
+    st.rerun()
 
 labels = {
     item.id: f"{item.case_code} · {item.name}" + (f" ({_holder(item)})" if item.assignee else "")
