@@ -6,14 +6,15 @@ Reading personal data (a case's data) writes an access-log row in the same trans
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
+from engine.case_search import READ_ROLES_EVERYWHERE, CaseFilters, CasePage, search_cases
 from engine.case_views import case_view_of
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
@@ -30,8 +31,6 @@ from engine.persistence.models import (
 from engine.persistence.prepared import Tx
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 from engine.worklist import WorklistPage, worklist_page
-
-READ_ROLES_EVERYWHERE = ("auditor",)
 
 
 class CaseQueries:
@@ -79,20 +78,32 @@ class CaseQueries:
             )
 
     def recent_cases(self, actor: str, limit: int = 20) -> list[CaseView]:
-        """The most recently updated cases ``actor`` may see."""
-        with self.db.read() as session:
+        """The most recently received cases ``actor`` may see."""
+        return list(self.search(actor, CaseFilters(), now=datetime.now(UTC), limit=limit).items)
+
+    def search(
+        self,
+        actor: str,
+        filters: CaseFilters,
+        *,
+        now: datetime,
+        purpose: str = "",
+        zone: str = "Asia/Bangkok",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CasePage:
+        """One page of the cases ``actor`` may see that match ``filters`` (see
+        :func:`engine.case_search.search_cases`); an applicant search is logged.
+
+        Raises:
+            PermissionDenied: an applicant search without a purpose.
+            InputRejected: a date range that ends before it starts.
+        """
+        with self.db.write() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            query = (
-                select(Case).join(OrgUnit, OrgUnit.id == Case.org_unit_id).order_by(Case.updated_at.desc())
+            return search_cases(
+                session, principal, filters, now=now, purpose=purpose, zone=zone, limit=limit, offset=offset
             )
-            if not (principal.is_system or principal.roles & set(READ_ROLES_EVERYWHERE)):
-                paths = {path for _, path in principal.grants}
-                if not paths:
-                    return []
-                query = query.where(
-                    or_(*(or_(OrgUnit.path == p, OrgUnit.path.like(f"{p}/%")) for p in paths))
-                )
-            return [case_view(session, case) for case in session.scalars(query.limit(limit))]
 
     def events(self, actor: str, dossier_code: str) -> list[EventView]:
         """The case's full history, oldest first.

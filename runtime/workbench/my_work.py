@@ -7,6 +7,7 @@ import streamlit as st
 from engine.errors import OneStopError
 from engine.views import WorkItemView
 from runtime.i18n import format_datetime
+from runtime.paging import current_page, page_controls
 from runtime.services import get_onestop
 from runtime.sessions import current_locale, gettext, now, require_user
 
@@ -40,7 +41,7 @@ chosen_procedure = left.selectbox(
     on_change=_first_page,
 )
 mine_only = right.toggle(_("Only items I hold or can take"), key="work.mine_only", on_change=_first_page)
-page_number = int(st.session_state.get("work.page", 0))
+page_number = current_page("work.page")
 try:
     page = onestop.queries.worklist(
         user.username,
@@ -93,15 +94,7 @@ st.dataframe(
     use_container_width=True,
 )
 
-pages = max(1, -(-page.total // PAGE_SIZE))
-back, where, forward = st.columns([1, 2, 1])
-if back.button(_("Previous"), key="work.previous", disabled=page_number == 0):
-    st.session_state["work.page"] = page_number - 1
-    st.rerun()
-where.caption(_("Page {page} of {pages}").format(page=page_number + 1, pages=pages))
-if forward.button(_("Next"), key="work.next", disabled=page_number + 1 >= pages):
-    st.session_state["work.page"] = page_number + 1
-    st.rerun()
+page_controls("work.page", page.total, PAGE_SIZE, _)
 
 labels = {
     item.id: f"{item.case_code} · {item.name}" + (f" ({_holder(item)})" if item.assignee else "")

@@ -128,6 +128,10 @@ def test_receive_a_dossier_complete_intake_and_inspect_the_case(
 
     _nav(browser, _("Cases"))
     _type(browser, _("Dossier code"), dossier)
+    _click_button(browser, _("Search"))
+    _visible(
+        browser, By.XPATH, f"//*[contains(text(), '{_('Page {page} of {pages}').format(page=1, pages=1)}')]"
+    )
     _click_button(browser, _("Open"))
     try:
         _visible(browser, By.CSS_SELECTOR, "g[data-element-id='check_completeness'].completed")

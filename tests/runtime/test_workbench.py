@@ -200,3 +200,20 @@ def test_personal_data_needs_a_purpose_and_the_read_is_logged(seeded: OneStop) -
 
         purposes = connection.execute(text("SELECT purpose FROM access_log")).scalars().all()
     assert purposes == ["applicant phoned about progress"]
+
+
+def test_cases_search_finds_only_visible_cases_and_applicant_search_needs_a_purpose(seeded: OneStop) -> None:
+    mine = start_case(seeded)
+    start_case(seeded, "TH.50.02", starter="malee")
+    app = signed_in(seeded, "somchai")
+    app.run()
+    app.switch_page("workbench/cases.py").run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["Dossier code"]) == [mine]
+    app.text_input(key="cases.applicant").input("somchai")
+    app.button[0].click().run()  # Search, without a purpose
+    assert any("purpose" in e.value for e in app.error)
+    app.text_input(key="cases.purpose").input("applicant at the counter")
+    app.button[0].click().run()
+    assert not app.exception
+    assert not app.error
