@@ -29,6 +29,8 @@ from engine.persistence.models import (
     ProcedureVersion,
 )
 from engine.persistence.prepared import Tx
+from engine.personal_data import visible_data
+from engine.specs import DEFAULT_STARTER_ROLE
 from engine.views import CaseDataView, CaseView, EventView, WorkItemView
 from engine.worklist import WorklistPage, worklist_page
 
@@ -151,7 +153,9 @@ class CaseQueries:
             )
 
     def case_data(self, actor: str, dossier_code: str, purpose: str, now: datetime) -> CaseDataView:
-        """The case's data; the read is logged with its purpose.
+        """The case's data, personal fields masked unless the reader's role needs them
+        (see :mod:`engine.personal_data`); the read is logged with its purpose and the
+        fields actually revealed.
 
         Raises:
             CaseNotFound: unknown or not visible to ``actor``.
@@ -165,8 +169,15 @@ class CaseQueries:
             data = data_from_events(
                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
             )
-            log_access(session, now, principal.username, case.id, data, purpose.strip())
-            return CaseDataView(dossier_code=case.dossier_code, data=data)
+            manual = session.scalar(
+                select(ProcedureVersion.manual).where(ProcedureVersion.id == case.procedure_version_id)
+            )
+            unit_path = str(session.scalar(select(OrgUnit.path).where(OrgUnit.id == case.org_unit_id)))
+            starter = str((manual or {}).get("starter_role") or DEFAULT_STARTER_ROLE)
+            shown, masked = visible_data(data, principal, unit_path, manual or {}, starter)
+            revealed = [name for name in shown if name not in masked]
+            log_access(session, now, principal.username, case.id, revealed, purpose.strip())
+            return CaseDataView(dossier_code=case.dossier_code, data=shown, masked_fields=masked)
 
 
 def log_access(

@@ -74,4 +74,6 @@ if st.button(_("Show personal data"), key="case.show_data", disabled=not purpose
     except OneStopError as exc:
         st.error(exc.message)
     else:
+        if data.masked_fields:
+            st.caption(_("Masked for your role: {fields}").format(fields=", ".join(data.masked_fields)))
         st.json(data.data)

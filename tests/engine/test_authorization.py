@@ -84,10 +84,14 @@ def test_recent_cases_show_only_the_units_a_user_works_in(onestop: OneStop, case
 
 def test_reading_case_data_is_logged_with_its_purpose(onestop: OneStop, case: CaseView) -> None:
     onestop.cases.complete("somchai", case.open_items[0].id, T0, COMPLETE)
-    view = onestop.queries.case_data("lan", case.dossier_code, "annual audit", T0)
-    assert view.data["national_id"] == COMPLETE["national_id"]
+    audit = onestop.queries.case_data("lan", case.dossier_code, "annual audit", T0)
+    assert audit.data["national_id"] != COMPLETE["national_id"]  # the auditor's work needs no identities
+    assert "national_id" in audit.masked_fields
+    intake = onestop.queries.case_data("somchai", case.dossier_code, "applicant at the counter", T0)
+    assert intake.data["national_id"] == COMPLETE["national_id"] and intake.masked_fields == ()
     with pytest.raises(PermissionDenied):
         onestop.queries.case_data("lan", case.dossier_code, "  ", T0)
     with onestop.db.engine.connect() as connection:
-        rows = connection.exec_driver_sql("SELECT actor, purpose FROM access_log").all()
-    assert [tuple(r) for r in rows] == [("lan", "annual audit")]
+        rows = connection.exec_driver_sql("SELECT actor, purpose, fields FROM access_log ORDER BY id").all()
+    assert [(r[0], r[1]) for r in rows] == [("lan", "annual audit"), ("somchai", "applicant at the counter")]
+    assert "national_id" not in str(rows[0][2]) and "national_id" in str(rows[1][2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,3 +218,21 @@ def test_cases_search_finds_only_visible_cases_and_applicant_search_needs_a_purp
     app.button[0].click().run()
     assert not app.exception
     assert not app.error
+
+
+def test_personal_fields_are_masked_for_a_role_that_does_not_need_them(seeded: OneStop) -> None:
+    code = start_case(seeded)
+    item = seeded.queries.case("somchai", code).open_items[0]
+    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
+    app = signed_in(seeded, "niran")  # an engineer: reviews plans, not identities
+    app.session_state["case.code"] = code
+    app.run()
+    app.switch_page("workbench/case.py").run()
+    app.text_input(key="case.purpose").input("plan review").run()
+    app.button(key="case.show_data").click().run()
+    assert not app.exception
+    shown = json.loads(app.json[0].value)
+    assert shown["national_id"] == "•••0074" and shown["phone"] == "•••5678"
+    assert shown["applicant_name"] == "S•••"
+    assert shown["plot_address"] == INTAKE["plot_address"]  # not personal data
+    assert any("national_id" in c.value for c in app.caption)
