@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 
 from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, unknown_user
 from engine.errors import PermissionDenied
 from engine.persistence.models import OrgUnit, RoleGrant, User
 from engine.persistence.prepared import Prepared, Tx
+
+READ_ROLES_EVERYWHERE = frozenset({"auditor"})
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,7 @@ class Principal:
         """Whether a grant for ``role`` covers the unit at ``unit_path``."""
         if role in RESERVED_ROLES and role != "admin":
             return False
-        return any(
-            granted == role and (unit_path == path or unit_path.startswith(path + "/"))
-            for granted, path in self.grants
-        )
+        return any(granted == role and covers(path, unit_path) for granted, path in self.grants)
 
     def holds_any(self, roles: Iterable[str], unit_path: str) -> bool:
         return any(self.holds(role, unit_path) for role in roles)
@@ -42,9 +42,29 @@ class Principal:
         """Unit paths where ``role`` is held (each covers the units below it)."""
         return sorted(path for granted, path in self.grants if granted == role)
 
+    def sees_unit(self, unit_path: str) -> bool:
+        """Whether the actor may read cases of the unit at ``unit_path``: with any grant
+        covering it, or everywhere as the system or an auditor."""
+        return self.sees_every_case or any(covers(path, unit_path) for _, path in self.grants)
+
+    @property
+    def sees_every_case(self) -> bool:
+        return self.is_system or bool(self.roles & READ_ROLES_EVERYWHERE)
+
     @property
     def roles(self) -> set[str]:
         return {role for role, _ in self.grants}
+
+
+def covers(granted_path: str, unit_path: str) -> bool:
+    """Whether a grant on the unit at ``granted_path`` reaches the unit at ``unit_path``."""
+    return unit_path == granted_path or unit_path.startswith(granted_path + "/")
+
+
+def units_within(path_column: Any, granted_path: str) -> ColumnElement[bool]:
+    """SQL twin of :func:`covers`: ``path_column`` is the granted unit or one below it
+    (``%`` and ``_`` in unit codes match only themselves)."""
+    return or_(path_column == granted_path, path_column.startswith(granted_path + "/", autoescape=True))
 
 
 SYSTEM = Principal(SYSTEM_ACTOR, frozenset(), is_system=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.authorization import Principal
+from engine.authorization import Principal, units_within
 from engine.case_views import case_view_of
 from engine.clock import as_utc
 from engine.errors import InputRejected, PermissionDenied
@@ -22,7 +22,6 @@ from engine.persistence.models import AccessLogEntry, Case, OrgUnit, Procedure, 
 from engine.persistence.prepared import Tx
 from engine.views import CaseView, View
 
-READ_ROLES_EVERYWHERE = ("auditor",)
 MAX_PAGE = 200
 
 
@@ -66,11 +65,11 @@ def search_cases(
     """
     size = max(1, min(limit, MAX_PAGE))
     where: list[Any] = []
-    if not (principal.is_system or principal.roles & set(READ_ROLES_EVERYWHERE)):
+    if not principal.sees_every_case:
         paths = {path for _, path in principal.grants}
         if not paths:
             return CasePage(items=(), total=0, offset=offset, limit=size)
-        where.append(or_(*(or_(OrgUnit.path == p, OrgUnit.path.like(f"{p}/%")) for p in sorted(paths))))
+        where.append(or_(*(units_within(OrgUnit.path, p) for p in sorted(paths))))
     if filters.code and filters.code.strip():
         where.append(Case.dossier_code.startswith(filters.code.strip(), autoescape=True))
     if filters.procedure:
@@ -80,7 +79,9 @@ def search_cases(
     if filters.unit:
         unit = filters.unit.strip()
         under = select(OrgUnit.path).where(OrgUnit.code == unit).scalar_subquery()
-        where.append(or_(OrgUnit.path == under, OrgUnit.path.like(under + "/%")))
+        where.append(
+            or_(OrgUnit.path == under, OrgUnit.path.like(under + "/%"))
+        )  # a stored path: no wildcards
     if filters.received_from and filters.received_to and filters.received_to < filters.received_from:
         raise InputRejected("the date range ends before it starts", field="received_to")
     if filters.received_from:

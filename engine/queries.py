@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
-from engine.case_search import READ_ROLES_EVERYWHERE, CaseFilters, CasePage, search_cases
+from engine.case_search import CaseFilters, CasePage, search_cases
 from engine.case_views import case_view_of
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
@@ -199,9 +199,7 @@ def _visible_case(session: Session, principal: Principal, dossier_code: str) -> 
     ).first()
     if row is not None:
         case, unit = row
-        if principal.is_system or principal.roles & set(READ_ROLES_EVERYWHERE):
-            return case
-        if any(unit.path == path or unit.path.startswith(path + "/") for _, path in principal.grants):
+        if principal.sees_unit(unit.path):
             return case
     raise CaseNotFound(f"no case with dossier code '{dossier_code}' that you may see", case=dossier_code)
 

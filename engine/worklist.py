@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from engine.authorization import Principal
+from engine.authorization import Principal, units_within
 from engine.case_views import work_item_view
 from engine.directory import RESERVED_ROLES
 from engine.persistence.models import Case, OrgUnit, Procedure, ProcedureVersion, WorkItem
@@ -49,9 +49,7 @@ def worklist_page(
     for role, path in sorted(principal.grants):
         if role in RESERVED_ROLES:
             continue
-        units = session.scalars(
-            select(OrgUnit.id).where(or_(OrgUnit.path == path, OrgUnit.path.like(f"{path}/%")))
-        ).all()
+        units = session.scalars(select(OrgUnit.id).where(units_within(OrgUnit.path, path))).all()
         if units:
             conditions.append(and_(WorkItem.role == role, WorkItem.org_unit_id.in_(units)))
             pairs.update((role, unit) for unit in units)
