@@ -12,7 +12,8 @@ from sqlalchemy import select
 from engine.errors import CaseNotFound
 from engine.event_chain import GENESIS, event_hash
 from engine.persistence.database import Database
-from engine.persistence.models import Case, CaseEvent
+from engine.persistence.models import Case
+from engine.queries import case_events
 from engine.views import ChainProblem, VerifyReport
 
 
@@ -35,10 +36,7 @@ def verify_chains(db: Database, dossier_code: str | None = None) -> VerifyReport
             cases_checked += 1
             expected_seq, prev = 1, GENESIS
             problem: ChainProblem | None = None
-            rows = session.execute(
-                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)
-            ).scalars()
-            for event in rows:
+            for event in case_events(session, case_id):
                 events_checked += 1
                 if problem is not None:
                     continue

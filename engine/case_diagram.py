@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.event_store import StoredEvent, payload_of
-from engine.persistence.models import Case, ProcedureVersion
+from engine.persistence.models import ProcedureVersion
 from engine.views import View
 
 ElementState = Literal["completed", "active", "not_reached"]
@@ -48,11 +48,11 @@ def element_states(events: Iterable[StoredEvent]) -> dict[str, ElementState]:
     return states
 
 
-def procedure_bpmn(session: Session, case: Case, process_id: str) -> tuple[str, str]:
-    """(file name, text) of the BPMN file of the case's version that defines ``process_id``."""
-    files = session.scalar(
-        select(ProcedureVersion.files).where(ProcedureVersion.id == case.procedure_version_id)
-    )
+def procedure_bpmn(session: Session, version_id: int) -> tuple[str, str]:
+    """(file name, text) of the version's BPMN file that defines its process."""
+    files, process_id = session.execute(
+        select(ProcedureVersion.files, ProcedureVersion.process_id).where(ProcedureVersion.id == version_id)
+    ).one()
     stored: dict[str, str] = (files or {}).get("bpmn", {})
     decoded = {
         name: base64.b64decode(data).decode("utf-8", errors="replace") for name, data in stored.items()

@@ -116,9 +116,7 @@ class CaseQueries:
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
-            rows = session.scalars(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-            )
+            rows = case_events(session, case.id)
             return [
                 EventView(
                     seq=e.seq,
@@ -141,15 +139,12 @@ class CaseQueries:
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
-            events = session.scalars(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-            ).all()
-            process_id = session.scalar(
-                select(ProcedureVersion.process_id).where(ProcedureVersion.id == case.procedure_version_id)
-            )
-            file, text = procedure_bpmn(session, case, str(process_id))
+            file, text = procedure_bpmn(session, case.procedure_version_id)
             return CaseDiagramView(
-                dossier_code=case.dossier_code, file=file, bpmn=text, states=element_states(events)
+                dossier_code=case.dossier_code,
+                file=file,
+                bpmn=text,
+                states=element_states(case_events(session, case.id)),
             )
 
     def case_data(self, actor: str, dossier_code: str, purpose: str, now: datetime) -> CaseDataView:
@@ -166,18 +161,25 @@ class CaseQueries:
         with self.db.write() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
-            data = data_from_events(
-                session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
-            )
+            data = data_from_events(case_events(session, case.id))
             manual = session.scalar(
                 select(ProcedureVersion.manual).where(ProcedureVersion.id == case.procedure_version_id)
             )
-            unit_path = str(session.scalar(select(OrgUnit.path).where(OrgUnit.id == case.org_unit_id)))
+            unit = session.get(OrgUnit, case.org_unit_id)  # loaded by _visible_case: no query
+            assert unit is not None
+            unit_path = unit.path
             starter = str((manual or {}).get("starter_role") or DEFAULT_STARTER_ROLE)
             shown, masked = visible_data(data, principal, unit_path, manual or {}, starter)
             revealed = [name for name in shown if name not in masked]
             log_access(session, now, principal.username, case.id, revealed, purpose.strip())
             return CaseDataView(dossier_code=case.dossier_code, data=shown, masked_fields=masked)
+
+
+def case_events(session: Session, case_id: int) -> list[CaseEvent]:
+    """Every event of a case, in order."""
+    return list(
+        session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))
+    )
 
 
 def log_access(

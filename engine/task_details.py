@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.authorization import load_principal, require_role
 from engine.case_records import lock_by_item
 from engine.case_views import case_view_of, work_item_view
@@ -14,10 +12,9 @@ from engine.cases import ASSIGN_ROLES
 from engine.errors import WorkItemNotFound
 from engine.instructions import render_instructions
 from engine.persistence.database import Database
-from engine.persistence.models import CaseEvent
 from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog
-from engine.queries import data_from_events, log_access
+from engine.queries import case_events, data_from_events, log_access
 from engine.views import TaskView
 
 
@@ -51,10 +48,7 @@ class TaskDetails:
             schema = form.definition if form is not None else None
             prefill: dict[str, Any] = {}
             if schema is not None:
-                events = session.scalars(
-                    select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-                )
-                data = data_from_events(events)
+                data = data_from_events(case_events(session, case.id))
                 prefill = {name: data[name] for name in schema.get("properties", {}) if name in data}
             if prefill:
                 log_access(
