@@ -31,7 +31,6 @@ class WalCheckpointer:
     def __init__(self, path: str, interval: float = 1.0) -> None:
         self.path = path
         self.interval = interval
-        self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"wal-checkpoint:{path}", daemon=True)
 
@@ -60,7 +59,6 @@ class WalCheckpointer:
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            self.checkpoints += 1
         except sqlite3.Error as exc:
             # Never fatal: the connections' own automatic checkpoint still bounds the log.
             log.warning("background checkpoint of %s failed: %s", self.path, exc)

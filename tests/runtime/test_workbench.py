@@ -156,14 +156,20 @@ def test_a_stale_completion_says_someone_else_was_first(seeded: OneStop) -> None
     assert any("someone else" in w.value for w in app.warning)
 
 
-def test_the_case_page_draws_the_diagram_and_the_timeline(seeded: OneStop) -> None:
+def case_page_after_intake(seeded: OneStop, username: str) -> tuple[AppTest, str]:
+    """The Case page, as ``username`` sees it, of a case whose intake step is complete."""
     code = start_case(seeded)
     item = seeded.queries.case("somchai", code).open_items[0]
     seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
-    app = signed_in(seeded, "somchai")
+    app = signed_in(seeded, username)
     app.session_state["case.code"] = code
     app.run()
     app.switch_page("workbench/case.py").run()
+    return app, code
+
+
+def test_the_case_page_draws_the_diagram_and_the_timeline(seeded: OneStop) -> None:
+    app, code = case_page_after_intake(seeded, "somchai")
     assert not app.exception
     svg = next(m.value for m in app.markdown if m.value.startswith("<svg"))
     classes = {
@@ -183,13 +189,7 @@ def test_the_case_page_draws_the_diagram_and_the_timeline(seeded: OneStop) -> No
 
 
 def test_personal_data_needs_a_purpose_and_the_read_is_logged(seeded: OneStop) -> None:
-    code = start_case(seeded)
-    item = seeded.queries.case("somchai", code).open_items[0]
-    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
-    app = signed_in(seeded, "somchai")
-    app.session_state["case.code"] = code
-    app.run()
-    app.switch_page("workbench/case.py").run()
+    app, _ = case_page_after_intake(seeded, "somchai")
     assert app.button(key="case.show_data").disabled
     assert not app.json
     app.text_input(key="case.purpose").input("applicant phoned about progress").run()
@@ -221,13 +221,7 @@ def test_cases_search_finds_only_visible_cases_and_applicant_search_needs_a_purp
 
 
 def test_personal_fields_are_masked_for_a_role_that_does_not_need_them(seeded: OneStop) -> None:
-    code = start_case(seeded)
-    item = seeded.queries.case("somchai", code).open_items[0]
-    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
-    app = signed_in(seeded, "niran")  # an engineer: reviews plans, not identities
-    app.session_state["case.code"] = code
-    app.run()
-    app.switch_page("workbench/case.py").run()
+    app, _ = case_page_after_intake(seeded, "niran")  # an engineer: reviews plans, not identities
     app.text_input(key="case.purpose").input("plan review").run()
     app.button(key="case.show_data").click().run()
     assert not app.exception
