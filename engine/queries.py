@@ -101,7 +101,10 @@ class CaseQueries:
             PermissionDenied: an applicant search without a purpose.
             InputRejected: a date range that ends before it starts.
         """
-        with self.db.write() as session:
+        # Only an applicant search writes (its access-log row); others must not take the
+        # write lock that commands need.
+        transaction = self.db.write if filters.applicant and filters.applicant.strip() else self.db.read
+        with transaction() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             return search_cases(
                 session, principal, filters, now=now, purpose=purpose, zone=zone, limit=limit, offset=offset
