@@ -75,8 +75,7 @@ class Accounts:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise UserNotFound(f"no user '{username}'", user=username)
-            user.password_hash = hashed
-            session.execute(delete(SignInFailure).where(SignInFailure.username == _key(username)))
+            store_password_hash(session, user, hashed)
 
     def has_password(self, username: str) -> bool:
         """Whether ``username`` exists and has a password set."""
@@ -119,6 +118,12 @@ class Accounts:
             return bool(self.hasher.verify(hashed, password[:MAX_PASSWORD_LENGTH]))
         except (VerificationError, InvalidHashError):
             return False
+
+
+def store_password_hash(session: Session, user: User, hashed: str) -> None:
+    """Give ``user`` the password hashed as ``hashed`` and forget their failed sign-ins."""
+    user.password_hash = hashed
+    session.execute(delete(SignInFailure).where(SignInFailure.username == _key(user.username)))
 
 
 def _count_failure(session: Session, failure: SignInFailure | None, key: str, now: datetime) -> None:

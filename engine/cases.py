@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from engine.attachments import AttachmentPolicy, Upload, store_uploads, unknown_references
 from engine.authorization import Principal, load_principal, require_role, require_system
 from engine.case_records import (
     CaseRecord,
@@ -100,6 +101,7 @@ class CaseService:
         connectors: what service tasks may call.
         cache: hot workflows.
         snapshot_every: write a snapshot every K workflow commands.
+        attachments: what uploaded files may be.
     """
 
     def __init__(
@@ -110,8 +112,10 @@ class CaseService:
         connectors: ConnectorRegistry,
         cache: WorkflowCache,
         snapshot_every: int,
+        attachments: AttachmentPolicy | None = None,
     ) -> None:
         self.db = db
+        self.attachments = attachments or AttachmentPolicy()
         self.catalog = catalog
         self.sandbox = sandbox
         self.connectors = connectors
@@ -263,11 +267,14 @@ class CaseService:
         now: datetime,
         data: dict[str, Any],
         expected_version: int | None = None,
+        files: Mapping[str, Sequence[Upload]] | None = None,
     ) -> CaseView:
-        """Complete a work item with form data (validated against its JSON Schema).
+        """Complete a work item with form data (validated against its JSON Schema) and the
+        files uploaded to its file fields (stored as attachments of the case, see
+        :mod:`engine.attachments`).
 
         An open item is claimed and completed in one go; an item claimed by someone else
-        is refused.
+        is refused. A refused submission stores nothing, files included.
 
         Raises:
             WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict, CaseClosed,
@@ -281,9 +288,25 @@ class CaseService:
             held_by_other = item.state == "claimed" and item.assignee != ctx.principal.username
             if held_by_other or item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
-            accepted = self._validated(ctx.compiled, item, data)
+            form = ctx.compiled.form_for(item.element_id)
+            schema = form.definition if form is not None else None
+            submitted, stored, problems = store_uploads(
+                ctx.tx,
+                case_id=ctx.case.id,
+                schema=schema,
+                data=data,
+                uploads=files or {},
+                policy=self.attachments,
+                actor=ctx.principal.username,
+                now=ctx.now,
+            )
+            problems += unknown_references(ctx.tx, ctx.case.id, schema, submitted)
+            accepted = self._validated(ctx.compiled, item, submitted, problems)
             workflow = self._workflow(ctx)
-            command = EventDraft("task_completed", item.element_id, {"ref": item.ref, "data": accepted})
+            payload: dict[str, Any] = {"ref": item.ref, "data": accepted}
+            if stored:
+                payload["attachments"] = [file.as_payload() for file in stored]
+            command = EventDraft("task_completed", item.element_id, payload)
             return [command, *workflow.complete(item.ref, ctx.now, accepted)]
 
         case, _ = self._item_command(actor, item_id, now, expected_version, body)
@@ -508,16 +531,32 @@ class CaseService:
         require_role(ctx.principal, [item.role], ctx.unit_path, f"{verb} '{item.name}' ({item.ref})")
 
     @staticmethod
-    def _validated(compiled: CompiledProcedure, item: ItemRecord, data: dict[str, Any]) -> dict[str, Any]:
+    def _validated(
+        compiled: CompiledProcedure, item: ItemRecord, data: dict[str, Any], problems: list[FieldError]
+    ) -> dict[str, Any]:
+        """The form data as validated; ``problems`` found before (with the files) are
+        reported together with the form's own."""
         schema = compiled.form_for(item.element_id)
-        if schema is not None:
-            return validate_form(schema, data)
-        if data:
+        if schema is None:
+            if data or problems:
+                raise FormInvalid(
+                    f"step '{item.name}' has no form; it takes no data",
+                    errors=[FieldError("", "this step takes no data")],
+                )
+            return {}
+        try:
+            accepted = validate_form(schema, data)
+        except FormInvalid as exc:
+            # A file that was refused also leaves its field empty: say it once, the file's way.
+            refused = {e.field for e in problems}
+            errors = [*problems, *(e for e in exc.errors if e.field.split(".")[0] not in refused)]
+            raise FormInvalid(exc.message, errors=errors) from exc
+        if problems:
             raise FormInvalid(
-                f"step '{item.name}' has no form; it takes no data",
-                errors=[FieldError("", "this step takes no data")],
+                f"{len(problems)} field(s) of '{item.name}' need correcting",
+                errors=problems,
             )
-        return {}
+        return accepted
 
     def _case_view(self, ctx: _Context) -> CaseView:
         return case_view_of(ctx.tx, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)

@@ -49,6 +49,18 @@ def unknown_user(username: str) -> UserNotFound:
     return UserNotFound(f"no active user '{username}'", user=username)
 
 
+def any_user_by_name(session: Session, username: str) -> User:
+    """The user ``username``, active or not.
+
+    Raises:
+        UserNotFound: no user has that name.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserNotFound(f"no user '{username}'", user=username)
+    return user
+
+
 def ensure_unit(
     session: Session,
     *,
@@ -125,6 +137,7 @@ def unit_view(unit: OrgUnit, parent_code: str | None) -> OrgUnitView:
         parent_code=parent_code,
         timezone=unit.timezone,
         country=unit.country,
+        names={str(k): str(v) for k, v in (unit.names or {}).items()},
     )
 
 
@@ -151,11 +164,32 @@ def list_units(session: Session) -> list[OrgUnitView]:
 
 
 def list_users(session: Session) -> list[UserView]:
-    return [user_view(session, u) for u in session.scalars(select(User).order_by(User.username)).all()]
+    grants: dict[int, list[GrantView]] = {}
+    rows = session.execute(
+        select(RoleGrant.user_id, RoleGrant.role, OrgUnit.code)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .order_by(OrgUnit.code, RoleGrant.role)
+    ).all()
+    for user_id, role, code in rows:
+        grants.setdefault(user_id, []).append(GrantView(role=role, unit_code=code))
+    return [
+        UserView(
+            username=u.username,
+            display_name=u.display_name,
+            locale=u.locale,
+            active=u.active,
+            grants=tuple(grants.get(u.id, ())),
+        )
+        for u in session.scalars(select(User).order_by(User.username)).all()
+    ]
 
 
 class Directory:
-    """Public face of the directory: each call is its own transaction."""
+    """Seeding helpers (run as the system) and the unit catalogue every page needs.
+
+    Each call is its own transaction. Admin commands and the checked reads of users and
+    the change log are in :class:`engine.administration.Administration`.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -171,9 +205,6 @@ class Directory:
             return ensure_user(session, **fields)
 
     def units(self) -> list[OrgUnitView]:
+        """Every org unit (codes, names, time zones): no personal data, so no actor check."""
         with self.db.read() as session:
             return list_units(session)
-
-    def users(self) -> list[UserView]:
-        with self.db.read() as session:
-            return list_users(session)

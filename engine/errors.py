@@ -15,7 +15,8 @@ enter our code, with ``raise ... from exc``; anything else escaping is a bug.
     │   ├── UserNotFound
     │   └── OrgUnitNotFound
     ├── SignInFailed              wrong user name or password (never says which)
-    │   └── SignInThrottled       too many failures; try again after a pause
+    │   ├── SignInThrottled       too many failures; try again after a pause
+    │   └── SignInRefused         an identity provider vouched, OneStop refuses (no role ...)
     ├── InputRejected             untrusted input refused before it did anything
     │   ├── XmlRejected           unsafe or malformed XML (file, line, column)
     │   ├── DiagramUnavailable    a BPMN file without the diagram (DI) needed to draw it
@@ -80,6 +81,10 @@ class WorkItemNotFound(NotFound):
     """No open or past work item has that id."""
 
 
+class DocumentNotFound(NotFound):
+    """The case has no attachment with that id."""
+
+
 class UserNotFound(NotFound):
     """No user has that name."""
 
@@ -94,6 +99,12 @@ class SignInFailed(OneStopError):
 
 class SignInThrottled(SignInFailed):
     """Too many failed sign-ins for this account; ``retry_after`` seconds to wait."""
+
+
+class SignInRefused(SignInFailed):
+    """An identity provider signed the person in, but OneStop will not: no role maps to
+    them, their account is deactivated, the claims are unusable or too old, or the user
+    name belongs to another account. The message says which and what to do."""
 
 
 class InputRejected(OneStopError):

@@ -5,8 +5,9 @@ is a JSON Schema (Draft 2020-12) whose top level is an object; titles follow our
 convention: plain ``title`` (English) plus ``x-title`` = ``{"th": ..., "vi": ..., "en": ...}``
 and optionally ``x-description`` likewise, on the form and on each property.
 
-Validation asserts formats (``thai-national-id``, ``vn-citizen-id``, ``phone``, ``date`` and
-jsonschema's standard ones) and reports every failing field at once, in words a citizen can
+Validation asserts formats (``thai-national-id``, ``vn-citizen-id``, ``phone``, ``date``,
+``data-url`` for a file field holding a reference to an upload (see :mod:`engine.attachments`)
+and jsonschema's standard ones) and reports every failing field at once, in words a citizen can
 act on. Remote ``$ref``s are never fetched: jsonschema would otherwise download them.
 """
 
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ValidationInfo, field_validator, model_validator
 from referencing.jsonschema import DRAFT202012
 
 from engine import identifiers
+from engine.attachments import FILE_FORMAT, reference_problem
 from engine.errors import FieldError, FormInvalid, ProcedureInvalid
 
 __all__ = ["MAX_FORM_SCHEMA_BYTES", "FormSchema", "load_form_schema", "validate_form"]
@@ -53,6 +55,7 @@ _OUR_FORMATS: Final[dict[str, tuple[str, Callable[[str], str | None]]]] = {
     "vn-citizen-id": ("Vietnamese citizen ID", identifiers.vn_citizen_id_problem),
     "phone": ("phone number", identifiers.phone_problem),
     "date": ("date", identifiers.iso_date_problem),
+    FILE_FORMAT: ("uploaded file", reference_problem),
 }
 
 _TYPE_WORDS: Final = {
@@ -602,6 +605,8 @@ def _extra_fields(error: ValidationError, path: list[_PathPart]) -> list[FieldEr
 def _explain(error: ValidationError, description: str | None) -> str:
     expected, value = error.validator_value, error.instance
     match str(error.validator):
+        case "format" if expected == FILE_FORMAT:
+            return "upload the file here, do not type it"
         case "format" if expected in _OUR_FORMATS and isinstance(value, str):
             label, problem = _OUR_FORMATS[expected]
             return f"{value} is not a valid {label} ({problem(value)})"

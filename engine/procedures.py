@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,15 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.errors import InputRejected, ProcedureNotFound
+from engine.errors import InputRejected, ProcedureInvalid, ProcedureNotFound
 from engine.persistence.database import Database
 from engine.persistence.models import Procedure, ProcedureVersion
 from engine.persistence.prepared import Prepared, Tx
 from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_package
-from engine.views import ImportResult, ProcedureVersionView
+from engine.views import Finding, ImportResult, ProcedureVersionView
+
+#: Checks a package before it is published (the designer's validation); errors refuse it.
+PublishCheck = Callable[[PackageFiles], Sequence[Finding]]
 
 _PUBLISHED = Prepared(
     select(ProcedureVersion.id)
@@ -64,11 +68,21 @@ class VersionInfo:
 
 
 class ProcedureCatalog:
-    """Stored procedure versions and their compiled, cached specs."""
+    """Stored procedure versions and their compiled, cached specs.
 
-    def __init__(self, db: Database, cache: SpecCache | None = None) -> None:
+    Args:
+        db: the database.
+        cache: compiled specs by sha256.
+        publish_check: run on a version before it is published; any error finding refuses
+            the publication (the entry points pass the designer's validation).
+    """
+
+    def __init__(
+        self, db: Database, cache: SpecCache | None = None, publish_check: PublishCheck | None = None
+    ) -> None:
         self.db = db
         self.cache = cache or SpecCache()
+        self.publish_check = publish_check
         self._infos: dict[int, VersionInfo] = {}
         self._lock = threading.Lock()
 
@@ -98,12 +112,15 @@ class ProcedureCatalog:
         """Store a package as a new draft version (or return the identical one).
 
         Raises:
-            ProcedureInvalid: the package does not compile (findings attached).
+            ProcedureInvalid: the package does not compile, or ``publish`` is asked and the
+                publish check finds errors (findings attached; nothing is stored).
             InputRejected: the procedure code is not usable.
         """
         now = as_utc(now)
         _check_code(files.code)
         compiled, spec_json = compile_package(files)
+        if publish:
+            self._refuse_errors(files)
         with self.db.write() as session:
             procedure = session.scalar(select(Procedure).where(Procedure.code == files.code))
             if procedure is None:
@@ -152,11 +169,30 @@ class ProcedureCatalog:
 
         Raises:
             ProcedureNotFound: no such procedure or version.
+            ProcedureInvalid: the publish check finds errors in the version (findings attached).
         """
+        if self.publish_check is not None:
+            with self.db.read() as session:
+                _, stored = _version_row(session, code, version)
+                files = _decode_files(stored.files, stored.manual)
+            self._refuse_errors(files)
         with self.db.write() as session:
             procedure, row = _version_row(session, code, version)
             self._publish(session, procedure, row, actor, as_utc(now))
             return _view(procedure, row)
+
+    def _refuse_errors(self, files: PackageFiles) -> None:
+        findings = list(self.publish_check(files)) if self.publish_check is not None else []
+        errors = [f for f in findings if f.severity == "error"]
+        if errors:
+            first = errors[0]
+            where = first.location() or files.code
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise ProcedureInvalid(
+                f"procedure '{files.code}' cannot be published while errors remain: "
+                f"{where}: {first.message}{more}",
+                findings=findings,
+            )
 
     @staticmethod
     def _publish(

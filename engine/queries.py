@@ -6,6 +6,7 @@ Reading personal data (a case's data) writes an access-log row in the same trans
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
+from engine.case_documents import DocumentAccess, list_documents, open_document
 from engine.case_search import CaseFilters, CasePage, search_cases
+from engine.case_timeline import build_timeline
 from engine.case_views import case_view_of
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
@@ -27,11 +30,20 @@ from engine.persistence.models import (
     OrgUnit,
     Procedure,
     ProcedureVersion,
+    WorkItem,
 )
 from engine.persistence.prepared import Tx
-from engine.personal_data import visible_data
+from engine.personal_data import personal_fields, roles_needing, visible_data
 from engine.specs import DEFAULT_STARTER_ROLE
-from engine.views import CaseDataView, CaseView, EventView, WorkItemView
+from engine.views import (
+    AttachmentFile,
+    AttachmentView,
+    CaseDataView,
+    CaseView,
+    EventView,
+    TimelineView,
+    WorkItemView,
+)
 from engine.worklist import WorklistPage, worklist_page
 
 
@@ -110,16 +122,31 @@ class CaseQueries:
                 session, principal, filters, now=now, purpose=purpose, zone=zone, limit=limit, offset=offset
             )
 
-    def events(self, actor: str, dossier_code: str) -> list[EventView]:
-        """The case's full history, oldest first.
+    def events(self, actor: str, dossier_code: str, now: datetime | None = None) -> list[EventView]:
+        """The case's recorded events with their full payloads, oldest first: for the
+        system and auditors only (staff read :meth:`timeline`); an auditor's read is logged.
 
         Raises:
             CaseNotFound: unknown or not visible to ``actor``.
+            PermissionDenied: the actor is neither the system nor an auditor.
         """
-        with self.db.read() as session:
+        with self.db.write() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
+            if not principal.sees_every_case:
+                raise PermissionDenied(
+                    "the recorded events of a case are for auditors; read its history instead"
+                )
             rows = case_events(session, case.id)
+            if not principal.is_system:
+                log_access(
+                    session,
+                    now or datetime.now(UTC),
+                    principal.username,
+                    case.id,
+                    ["*"],
+                    "audit: recorded events",
+                )
             return [
                 EventView(
                     seq=e.seq,
@@ -165,17 +192,105 @@ class CaseQueries:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
             data = data_from_events(case_events(session, case.id))
-            manual = session.scalar(
-                select(ProcedureVersion.manual).where(ProcedureVersion.id == case.procedure_version_id)
-            )
-            unit = session.get(OrgUnit, case.org_unit_id)  # loaded by _visible_case: no query
-            assert unit is not None
-            unit_path = unit.path
-            starter = str((manual or {}).get("starter_role") or DEFAULT_STARTER_ROLE)
-            shown, masked = visible_data(data, principal, unit_path, manual or {}, starter)
+            rules = PersonalDataRules.of(session, case)
+            shown, masked = visible_data(data, principal, rules.unit_path, rules.manual, rules.starter)
             revealed = [name for name in shown if name not in masked]
             log_access(session, now, principal.username, case.id, revealed, purpose.strip())
             return CaseDataView(dossier_code=case.dossier_code, data=shown, masked_fields=masked)
+
+    def timeline(self, actor: str, dossier_code: str, *, now: datetime, purpose: str = "") -> TimelineView:
+        """The case's history with the data each event changed (see
+        :mod:`engine.case_timeline`). Personal values are masked unless a purpose is given
+        and the actor's role needs them; values so revealed are logged with the purpose.
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+        """
+        asked = bool(purpose.strip())
+        with (self.db.write if asked else self.db.read)() as session:
+            principal = load_principal(Tx.of(session.connection()), actor)
+            case = _visible_case(session, principal, dossier_code)
+            rules = PersonalDataRules.of(session, case)
+            names = session.execute(
+                select(WorkItem.element_id, WorkItem.name).where(WorkItem.case_id == case.id)
+            ).all()
+            reveal = asked and rules.needed_by(principal)
+            entries, revealed = build_timeline(
+                case_events(session, case.id),
+                step_names={element: name for element, name in names},
+                personal=rules.personal,
+                reveal=reveal,
+            )
+            if revealed:
+                log_access(session, now, principal.username, case.id, revealed, purpose.strip())
+            masked = {c.field for entry in entries for c in entry.changes if c.masked}
+            return TimelineView(
+                dossier_code=case.dossier_code, entries=tuple(entries), masked_fields=tuple(sorted(masked))
+            )
+
+    def documents(self, actor: str, dossier_code: str) -> list[AttachmentView]:
+        """The case's documents (names, types, sizes; no content, so nothing is logged).
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+        """
+        with self.db.read() as session:
+            principal = load_principal(Tx.of(session.connection()), actor)
+            case = _visible_case(session, principal, dossier_code)
+            access = PersonalDataRules.of(session, case).documents(principal, case_events(session, case.id))
+            return list_documents(session, case.id, access)
+
+    def document(
+        self, actor: str, dossier_code: str, attachment_id: int, purpose: str, now: datetime
+    ) -> AttachmentFile:
+        """One document with its content; the read is logged with its purpose.
+
+        Raises:
+            CaseNotFound: unknown or not visible to ``actor``.
+            DocumentNotFound: the case has no such document.
+            PermissionDenied: no purpose given, or a personal document the actor's role
+                does not need.
+        """
+        if not purpose.strip():
+            raise PermissionDenied("say why you open this document (purpose)")
+        with self.db.write() as session:
+            principal = load_principal(Tx.of(session.connection()), actor)
+            case = _visible_case(session, principal, dossier_code)
+            access = PersonalDataRules.of(session, case).documents(principal, case_events(session, case.id))
+            found = open_document(session, case.id, case.dossier_code, attachment_id, access)
+            label = f"document {found.attachment.id} ({found.attachment.filename})"
+            log_access(session, now, principal.username, case.id, [label], purpose.strip())
+            return found
+
+
+@dataclass(frozen=True)
+class PersonalDataRules:
+    """What decides who sees a case's personal data: its unit and its procedure's manual."""
+
+    unit_path: str
+    manual: dict[str, Any]
+    starter: str
+
+    @classmethod
+    def of(cls, session: Session, case: Case) -> PersonalDataRules:
+        manual = session.scalar(
+            select(ProcedureVersion.manual).where(ProcedureVersion.id == case.procedure_version_id)
+        )
+        unit = session.get(OrgUnit, case.org_unit_id)  # loaded by _visible_case: no query
+        assert unit is not None
+        manual = manual or {}
+        return cls(unit.path, manual, str(manual.get("starter_role") or DEFAULT_STARTER_ROLE))
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        return personal_fields(self.manual)
+
+    def needed_by(self, principal: Principal) -> bool:
+        """Whether ``principal``'s work on this case needs its personal data."""
+        return principal.holds_any(roles_needing(self.manual, self.starter), self.unit_path)
+
+    def documents(self, principal: Principal, events: Iterable[CaseEvent]) -> DocumentAccess:
+        return DocumentAccess(self.personal, self.needed_by(principal), events)
 
 
 def case_events(session: Session, case_id: int) -> list[CaseEvent]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from engine.accounts import Accounts
+from engine.administration import Administration
+from engine.attachments import AttachmentPolicy
 from engine.audit import verify_chains
 from engine.cases import CaseService
 from engine.connectors import ConnectorRegistry, default_connectors
 from engine.directory import Directory
+from engine.federation import load_federation
 from engine.persistence.database import Database
-from engine.procedures import ProcedureCatalog
+from engine.procedures import ProcedureCatalog, PublishCheck
 from engine.queries import CaseQueries
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
@@ -25,9 +28,15 @@ class OneStop:
     Args:
         settings: configuration (database URL, sandbox bounds, snapshot interval).
         connectors: service-task connectors (the bundled ones by default).
+        publish_check: validation run before a version is published (errors refuse it).
     """
 
-    def __init__(self, settings: Settings, connectors: ConnectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        connectors: ConnectorRegistry | None = None,
+        publish_check: PublishCheck | None = None,
+    ) -> None:
         self.settings = settings
         self.db = Database(
             settings.database_url,
@@ -40,13 +49,20 @@ class OneStop:
             )
         )
         self.connectors = connectors or default_connectors()
-        self.procedures = ProcedureCatalog(self.db)
+        self.procedures = ProcedureCatalog(self.db, publish_check=publish_check)
         self.workflows = WorkflowCache(settings.workflow_cache_size)
         self.cases = CaseService(
-            self.db, self.procedures, self.sandbox, self.connectors, self.workflows, settings.snapshot_every
+            self.db,
+            self.procedures,
+            self.sandbox,
+            self.connectors,
+            self.workflows,
+            settings.snapshot_every,
+            AttachmentPolicy(max_bytes=int(settings.max_attachment_mb * 2**20)),
         )
         self.queries = CaseQueries(self.db)
         self.directory = Directory(self.db)
+        self.federation = load_federation(self.db, settings.oidc_mapping)
         self.tasks = TaskDetails(self.db, self.procedures)
         self.accounts = Accounts(
             self.db,
@@ -56,6 +72,7 @@ class OneStop:
                 parallelism=settings.argon2_parallelism,
             ),
         )
+        self.administration = Administration(self.db, self.accounts)
 
     def upgrade(self) -> None:
         """Migrate the database to the newest schema."""

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
             (RFC 9106's low-memory profile by default: 3 passes over 64 MiB, 4 lanes).
         sqlite_checkpoint_seconds: for a SQLite file, seconds between background WAL
             checkpoints (0: let SQLite checkpoint inside commits).
+        oidc_mapping: TOML, YAML or JSON file mapping OpenID Connect claims to users and
+            grants (see :mod:`engine.claim_mapping`); unset: no OpenID Connect sign-in.
+        local_sign_in: offer sign-in with a local user name and password.
+        max_attachment_mb: the largest file a form accepts, in MiB.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -43,4 +47,7 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65536, ge=64, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
+    oidc_mapping: Path | None = None
+    local_sign_in: bool = True
+    max_attachment_mb: float = Field(default=10.0, gt=0, le=200)
     sql_echo: bool = False

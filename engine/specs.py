@@ -95,7 +95,10 @@ def compile_package(files: PackageFiles) -> tuple[CompiledProcedure, str]:
     for name, data in sorted(files.bpmn.items()):
         _add(parser.add_bpmn_xml, data, name, findings)
     for name, data in sorted(files.dmn.items()):
-        _add(parser.add_dmn_xml, data, name, findings)
+        # SpiffWorkflow's DMN reader wants the root element, its BPMN reader the tree.
+        _add(
+            lambda tree, filename: parser.add_dmn_xml(tree.getroot(), filename=filename), data, name, findings
+        )
     if findings:
         raise ProcedureInvalid(_summary(files.code, findings), findings=findings)
     process_id = _executable_process(parser, files, findings)
@@ -107,10 +110,13 @@ def compile_package(files: PackageFiles) -> tuple[CompiledProcedure, str]:
             _summary(files.code, [_finding_from_validation(exc)]),
             findings=[_finding_from_validation(exc)],
         ) from exc
-    except (SpiffWorkflowException, TypeError, KeyError, AttributeError, ValueError) as exc:
+    except SpiffWorkflowException as exc:
         finding = Finding(
             severity="error", code="engine-parse", message=f"the engine cannot build this process: {exc}"
         )
+        raise ProcedureInvalid(_summary(files.code, [finding]), findings=[finding]) from exc
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        finding = _engine_crash(exc, None)
         raise ProcedureInvalid(_summary(files.code, [finding]), findings=[finding]) from exc
     compiled = _describe(files, process_id, spec, subs, forms, findings)
     if any(f.severity == "error" for f in findings):
@@ -126,8 +132,7 @@ def _add(add: Any, data: bytes, name: str, findings: list[Finding]) -> None:
         findings.append(_finding_from_error(exc, "xml-unsafe-or-malformed", name))
     except ValidationException as exc:
         findings.append(_finding_from_validation(exc, default_file=name))
-    except (SpiffWorkflowException, etree.LxmlError, TypeError, KeyError, ValueError) as exc:
-        # SpiffWorkflow's parser raises TypeError for a messageRef without <message>.
+    except (SpiffWorkflowException, etree.LxmlError) as exc:
         findings.append(
             Finding(
                 severity="error",
@@ -136,6 +141,22 @@ def _add(add: Any, data: bytes, name: str, findings: list[Finding]) -> None:
                 file=name,
             )
         )
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        # SpiffWorkflow's parser raises TypeError for a messageRef without <message>.
+        findings.append(_engine_crash(exc, name))
+
+
+def _engine_crash(exc: Exception, name: str | None) -> Finding:
+    """A finding for an exception SpiffWorkflow's parser raised by accident, not by design."""
+    where = f" reading {name}" if name else ""
+    return Finding(
+        severity="error",
+        code="engine-crash",
+        message=f"the engine's BPMN parser failed{where} with {type(exc).__name__}: {exc}",
+        file=name,
+        hint="the model uses something the engine does not handle; "
+        "'onestop procedures validate' lists the likely cause",
+    )
 
 
 def _finding_from_error(exc: OneStopError, code: str, name: str) -> Finding:

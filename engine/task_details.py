@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Any
 
 from engine.authorization import load_principal, require_role
+from engine.case_documents import list_documents
 from engine.case_records import lock_by_item
 from engine.case_views import case_view_of, work_item_view
 from engine.cases import ASSIGN_ROLES
 from engine.errors import WorkItemNotFound
 from engine.instructions import render_instructions
 from engine.persistence.database import Database
+from engine.persistence.models import Case
 from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog
-from engine.queries import case_events, data_from_events, log_access
+from engine.queries import PersonalDataRules, case_events, data_from_events, log_access
 from engine.views import TaskView
 
 
@@ -47,8 +49,9 @@ class TaskDetails:
             form = info.compiled.form_for(item.element_id)
             schema = form.definition if form is not None else None
             prefill: dict[str, Any] = {}
+            events = case_events(session, case.id)
             if schema is not None:
-                data = data_from_events(case_events(session, case.id))
+                data = data_from_events(events)
                 prefill = {name: data[name] for name in schema.get("properties", {}) if name in data}
             if prefill:
                 log_access(
@@ -68,10 +71,14 @@ class TaskDetails:
                     "data": prefill,
                 },
             )
+            case_row = session.get(Case, case.id)
+            assert case_row is not None
+            access = PersonalDataRules.of(session, case_row).documents(principal, events)
             return TaskView(
                 item=work_item_view(item, case, info.procedure_code, found.unit_code),
                 case=case_view,
                 form_schema=schema,
                 prefill=prefill,
                 instructions=instructions,
+                documents=tuple(list_documents(session, case.id, access)),
             )

@@ -27,10 +27,12 @@ class Finding(View):
     line: int | None = None
     element_id: str | None = None
     hint: str | None = None
+    column: int | None = None
 
     def location(self) -> str:
-        """``file:line [element]`` as far as known."""
-        parts = ":".join(str(p) for p in (self.file, self.line) if p)
+        """``file:line:column [element]`` as far as known."""
+        column = self.column if self.line else None
+        parts = ":".join(str(p) for p in (self.file, self.line, column) if p)
         if self.element_id:
             parts = f"{parts} [{self.element_id}]" if parts else f"[{self.element_id}]"
         return parts
@@ -43,6 +45,7 @@ class OrgUnitView(View):
     parent_code: str | None
     timezone: str
     country: str
+    names: dict[str, str] = Field(default_factory=dict, description="The unit's name per locale")
 
 
 class GrantView(View):
@@ -56,6 +59,28 @@ class UserView(View):
     locale: str
     active: bool
     grants: tuple[GrantView, ...] = ()
+
+
+class FederatedSignIn(View):
+    """A sign-in through an OpenID Connect provider: the user with the grants the claims
+    mapped to, whether the account was created now, and the claim values that were
+    skipped (unknown unit, refused role), for the operator's log."""
+
+    user: UserView
+    created: bool
+    warnings: tuple[str, ...] = ()
+
+
+class DirectoryChangeView(View):
+    """One recorded change to users, role grants or org units (never a password)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
 
 
 class ProcedureVersionView(View):
@@ -119,15 +144,40 @@ class CaseView(View):
     open_items: tuple[WorkItemView, ...] = ()
 
 
+class AttachmentView(View):
+    """A document of a case (without its bytes). ``fields`` are the form fields that hold
+    it; ``restricted`` means it is personal data the reader's role does not need, so it is
+    listed but cannot be opened."""
+
+    id: int
+    sha256: str
+    filename: str
+    media_type: str
+    size: int
+    uploaded_by: str
+    uploaded_at: datetime
+    fields: tuple[str, ...] = ()
+    restricted: bool = False
+
+
+class AttachmentFile(View):
+    """A document with its bytes (reading it was logged)."""
+
+    attachment: AttachmentView
+    content: bytes
+
+
 class TaskView(View):
     """What a member of staff needs to work one item: the item, its case, the form to fill
-    (JSON Schema), values carried over from earlier steps, and the step's instructions."""
+    (JSON Schema), values carried over from earlier steps, the step's instructions and the
+    case's documents."""
 
     item: WorkItemView
     case: CaseView
     form_schema: dict[str, Any] | None = None
     prefill: dict[str, Any] = Field(default_factory=dict)
     instructions: str | None = None
+    documents: tuple[AttachmentView, ...] = ()
 
 
 class CaseDataView(View):
@@ -146,6 +196,38 @@ class EventView(View):
     element_id: str | None
     payload: dict[str, Any]
     hash: str
+
+
+class FieldChange(View):
+    """One field an event set: its value before (None if it had none) and after."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+    masked: bool = False
+
+
+class TimelineEntry(View):
+    """One event of a case as people read it: who, what, when, on which step, which data
+    changed, which documents came with it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    element_id: str | None
+    step: str = ""
+    changes: tuple[FieldChange, ...] = ()
+    documents: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class TimelineView(View):
+    """A case's history with data changes; ``masked_fields`` were hidden from this reader."""
+
+    dossier_code: str
+    entries: tuple[TimelineEntry, ...]
+    masked_fields: tuple[str, ...] = ()
 
 
 class TimerFiring(View):

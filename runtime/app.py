@@ -10,8 +10,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from engine.errors import OneStopError
 from runtime.i18n import LANGUAGE_NAMES, LOCALES
-from runtime.sessions import current_locale, gettext, roles_of, set_locale, sign_out, signed_in_user
+from runtime.identity_provider import is_signed_in_at_provider, sign_in_from_provider
+from runtime.services import get_onestop
+from runtime.sessions import current_locale, gettext, now, roles_of, set_locale, sign_out, signed_in_user
 
 # Page scripts live in workbench/, not pages/: a pages/ folder beside the entry file puts
 # Streamlit into its older file-based navigation, which fights st.navigation.
@@ -20,8 +23,13 @@ WORK_ROLES_EXCLUDED = {"admin", "auditor"}
 STARTER_ROLES = {"intake_officer"}
 
 st.set_page_config(page_title="OneStop", page_icon="🏛️", layout="wide")
+try:
+    onestop = get_onestop()
+except OneStopError as exc:  # e.g. an unusable OIDC mapping file
+    st.error(exc.message)
+    st.stop()
+user = signed_in_user() or sign_in_from_provider(onestop, now())
 _ = gettext()
-user = signed_in_user()
 
 if user is None:
     pages = [st.Page(PAGES / "sign_in.py", title=_("Sign in"), icon="🔑", default=True)]
@@ -55,7 +63,11 @@ else:
             set_locale(chosen)
             st.rerun()
         if st.button(_("Sign out"), key="auth.sign_out"):
+            at_provider = is_signed_in_at_provider()
             sign_out()
+            if at_provider:
+                st.logout()  # or the provider's cookie would sign the session straight back in
+                st.stop()
             st.rerun()
 
 st.navigation(pages).run()

@@ -14,24 +14,29 @@ from pathlib import Path
 from typing import Any
 
 from designer.packages import find_packages, read_package
+from designer.validation import has_errors, validate_package, validate_path
 from engine import SYSTEM_ACTOR, OneStop, Settings
 from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
 from engine.views import CaseView, Finding, WorkItemView
 from runtime import demo
 
 Handler = Callable[[OneStop, argparse.Namespace], int]
+OfflineHandler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 refused or failed, 2 usage)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    offline: OfflineHandler | None = getattr(args, "offline_handler", None)
+    if offline is not None:
+        return offline(args)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
     try:
-        onestop = OneStop(Settings())
+        onestop = OneStop(Settings(), publish_check=validate_package)
     except OneStopError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -134,6 +139,33 @@ def _procedures_publish(onestop: OneStop, args: argparse.Namespace) -> int:
     return 0
 
 
+def _procedures_validate(args: argparse.Namespace) -> int:
+    """Validate a package without a database; exit 0 only if no finding is an error."""
+    path = Path(args.path)
+    findings = validate_path(path, known_roles=args.roles or ())
+    counts = {kind: sum(f.severity == kind for f in findings) for kind in ("error", "warning", "info")}
+    if args.json:
+        report = {
+            "path": str(path),
+            "valid": not has_errors(findings),
+            "counts": counts,
+            "findings": [f.model_dump() for f in findings],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _print_findings(findings, sys.stdout)
+        verdict = (
+            "can be published"
+            if not has_errors(findings)
+            else "cannot be published until the errors are fixed"
+        )
+        print(
+            f"{path}: {counts['error']} error(s), {counts['warning']} warning(s), "
+            f"{counts['info']} note(s) — {verdict}"
+        )
+    return 1 if has_errors(findings) else 0
+
+
 def _procedures_list(onestop: OneStop, _args: argparse.Namespace) -> int:
     versions = onestop.procedures.list_versions()
     if not versions:
@@ -163,7 +195,7 @@ def _cases_show(onestop: OneStop, args: argparse.Namespace) -> int:
         print("data:")
         print(json.dumps(view.data, ensure_ascii=False, indent=2, sort_keys=True))
     if args.events:
-        for event in onestop.queries.events(args.actor, args.code):
+        for event in onestop.queries.timeline(args.actor, args.code, now=_now(args)).entries:
             element = f" {event.element_id}" if event.element_id else ""
             print(f"  #{event.seq:<3} {event.at:%Y-%m-%d %H:%M} {event.actor:<10} {event.kind}{element}")
     return 0
@@ -283,6 +315,14 @@ def _parser() -> argparse.ArgumentParser:
     p_import.add_argument("--publish", action="store_true", help="publish the version right away")
     p_import.add_argument("--as", dest="actor", default="admin")
     command(procedures, "list", _procedures_list, "list procedures and their versions")
+    validate_help = "check a procedure folder, .zip or .bpmn file and list every finding"
+    p_validate = procedures.add_parser("validate", help=validate_help, description=validate_help)
+    p_validate.set_defaults(offline_handler=_procedures_validate)
+    p_validate.add_argument("path")
+    p_validate.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p_validate.add_argument(
+        "--role", dest="roles", action="append", help="a role known in the directory (repeatable)"
+    )
     p_publish = command(procedures, "publish", _procedures_publish, "publish a version")
     p_publish.add_argument("code")
     p_publish.add_argument("version", type=int)

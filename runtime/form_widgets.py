@@ -6,12 +6,31 @@ schema and returns every field error, which :func:`draw_form` shows under its fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import streamlit as st
 
+from engine.attachments import Upload, file_fields
+
 TEXTAREA_AFTER = 200  # a string field allowing more characters is drawn as a text area
+# File extensions offered by the upload widget per media type (the engine checks the content).
+EXTENSIONS = {
+    "application/pdf": ("pdf",),
+    "image/jpeg": ("jpg", "jpeg"),
+    "image/png": ("png",),
+    "image/tiff": ("tif", "tiff"),
+    "image/webp": ("webp",),
+}
+
+
+@dataclass
+class FormEntry:
+    """What was entered: the values, and the files chosen per file field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, list[Upload]] = field(default_factory=dict)
 
 
 def label(definition: dict[str, Any], name: str, locale: str) -> str:
@@ -37,21 +56,66 @@ def draw_form(
     locale: str,
     prefill: dict[str, Any],
     errors: dict[str, list[str]],
-) -> dict[str, Any]:
-    """Draw every property of ``schema`` and return the entered values (empty optional
-    fields left out). Call inside ``st.form``."""
+    file_names: dict[str, str] | None = None,
+) -> FormEntry:
+    """Draw every property of ``schema`` and return what was entered (empty optional
+    fields left out). A file field already holding files keeps them unless new ones are
+    chosen; ``file_names`` names the held files. Call inside ``st.form``."""
     required = set(schema.get("required", []))
-    values: dict[str, Any] = {}
+    uploads = file_fields(schema)
+    entry = FormEntry()
     for name, definition in (schema.get("properties") or {}).items():
         if not isinstance(definition, dict):
             continue
         title = label(definition, name, locale) + (" *" if name in required else "")
-        value = _widget(definition, title, f"{key}.{name}", prefill.get(name), help_text(definition, locale))
+        help = help_text(definition, locale)
+        if name in uploads:
+            chosen = _file_widget(definition, title, f"{key}.{name}", uploads[name], help)
+            held = prefill.get(name)
+            if chosen:
+                entry.files[name] = chosen
+            elif held:
+                entry.values[name] = held
+                names = [
+                    (file_names or {}).get(ref, ref) for ref in (held if isinstance(held, list) else [held])
+                ]
+                st.caption("📎 " + ", ".join(names))
+        else:
+            value = _widget(definition, title, f"{key}.{name}", prefill.get(name), help)
+            if value is not None and value != "" and value != []:
+                entry.values[name] = value
         for message in errors.get(name, []):
             st.error(message, icon="⚠️")
-        if value is not None and value != "" and value != []:
-            values[name] = value
-    return values
+    return entry
+
+
+def _file_widget(
+    definition: dict[str, Any], title: str, key: str, several: bool, help: str | None
+) -> list[Upload]:
+    target = definition.get("items") if several else definition
+    wanted = target.get("contentMediaType") if isinstance(target, dict) else None
+    patterns = [p.strip() for p in wanted.split(",")] if isinstance(wanted, str) else ["*"]
+    extensions = sorted(
+        {
+            extension
+            for media_type, names in EXTENSIONS.items()
+            for extension in names
+            if any(
+                p in ("*", media_type) or (p.endswith("/*") and media_type.startswith(p[:-1]))
+                for p in patterns
+            )
+        }
+    )
+    picked = st.file_uploader(
+        title,
+        type=extensions or None,
+        accept_multiple_files=several,
+        key=key,
+        help=help,
+        disabled=bool(definition.get("readOnly")),
+    )
+    files = picked if isinstance(picked, list) else [picked] if picked is not None else []
+    return [Upload(file.name, file.getvalue()) for file in files]
 
 
 def _widget(definition: dict[str, Any], title: str, key: str, initial: Any, help: str | None) -> Any:

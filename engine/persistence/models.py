@@ -93,6 +93,36 @@ class RoleGrant(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
 
 
+class FederatedIdentity(Base):
+    """The OpenID Connect account (issuer + subject) a user signs in with instead of a
+    password; their grants are replaced by the mapped claims at every sign-in."""
+
+    __tablename__ = "federated_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    first_sign_in_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime]
+
+
+class DirectoryChange(Base):
+    """One change to users, role grants or org units: who, when, what, before and after.
+
+    ``details`` holds ``{"before": ..., "after": ...}``; never a password or its hash.
+    Database triggers refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "directory_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Procedure(Base):
     __tablename__ = "procedures"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from designer.diagram import render_svg
 from engine.errors import OneStopError
+from engine.views import FieldChange
+from runtime.documents import draw_documents
 from runtime.i18n import format_date, format_datetime
 from runtime.services import get_onestop
 from runtime.sessions import current_locale, gettext, now, require_user
 
 _ = gettext()
+
+
+def describe_change(change: FieldChange) -> str:
+    """``field: before → after`` (``field: after`` when it had no value)."""
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    if change.before is None:
+        return f"{change.field}: {text(change.after)}"
+    return f"{change.field}: {text(change.before)} → {text(change.after)}"
+
+
+EVENT_LABELS = {
+    "case_started": _("Case received"),
+    "task_ready": _("Step ready"),
+    "task_claimed": _("Step claimed"),
+    "task_released": _("Step released"),
+    "task_assigned": _("Step assigned"),
+    "task_completed": _("Step completed"),
+    "task_cancelled": _("Step withdrawn"),
+    "gateway_taken": _("Decision taken"),
+    "timer_set": _("Timer set"),
+    "timers_due": _("Timers due"),
+    "timer_fired": _("Timer fired"),
+    "message_received": _("Message received"),
+    "service_called": _("Service consulted"),
+    "event_reached": _("Event reached"),
+    "step_completed": _("Automatic step done"),
+    "case_completed": _("Case closed"),
+    "case_cancelled": _("Case cancelled"),
+}
 user = require_user()
 onestop = get_onestop()
 locale = current_locale()
@@ -21,7 +57,8 @@ if not code:
     st.stop()
 try:
     case = onestop.queries.case(user.username, str(code))
-    events = onestop.queries.events(user.username, str(code))
+    timeline = onestop.queries.timeline(user.username, str(code), now=now())
+    documents = onestop.queries.documents(user.username, str(code))
 except OneStopError as exc:
     st.error(exc.message)
     st.stop()
@@ -50,24 +87,39 @@ st.subheader(_("History"))
 st.dataframe(
     [
         {
-            "#": e.seq,
-            _("Received"): format_datetime(e.at, locale, zone),
-            _("User name"): e.actor,
-            _("Event"): e.kind,
-            _("Step"): e.element_id or "",
-            _("Data"): ", ".join(sorted((e.payload.get("data") or {}).keys()))
-            if isinstance(e.payload.get("data"), dict)
-            else "",
+            "#": entry.seq,
+            _("When"): format_datetime(entry.at, locale, zone),
+            _("User name"): entry.actor,
+            _("Event"): EVENT_LABELS.get(entry.kind, entry.kind),
+            _("Step"): entry.step or entry.element_id or "",
+            _("Changes"): "; ".join(describe_change(change) for change in entry.changes),
+            _("Note"): ", ".join(filter(None, [entry.note, *entry.documents])),
         }
-        for e in events
+        for entry in timeline.entries
     ],
     hide_index=True,
     use_container_width=True,
 )
+if timeline.masked_fields:
+    st.caption(_("Masked for your role: {fields}").format(fields=", ".join(timeline.masked_fields)))
 
+st.subheader(_("Documents"))
+st.caption(_("Give the purpose of access below to download documents."))
+documents_place = st.container()
 st.subheader(_("Case data"))
 st.caption(_("Personal data is hidden."))
 purpose = st.text_input(_("Purpose of access"), key="case.purpose")
+with documents_place:
+    draw_documents(
+        documents,
+        (lambda d: onestop.queries.document(user.username, case.dossier_code, d.id, purpose, now()).content)
+        if purpose.strip()
+        else None,
+        key="case.document",
+        locale=locale,
+        zone=zone,
+        _=_,
+    )
 if st.button(_("Show personal data"), key="case.show_data", disabled=not purpose.strip()):
     try:
         data = onestop.queries.case_data(user.username, case.dossier_code, purpose, now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import CaseConflict, FormInvalid, OneStopError, TaskNotReady
+from runtime.documents import draw_documents
 from runtime.form_widgets import draw_form
 from runtime.i18n import format_date, format_datetime
 from runtime.services import get_onestop
@@ -58,13 +59,31 @@ if task.instructions:
     with st.expander(_("Instructions"), expanded=True):
         st.markdown(task.instructions)
 
+with st.expander(_("Documents") + f" ({len(task.documents)})", expanded=bool(task.documents)):
+    purpose = f"work item {item.id} ({item.name})"
+    draw_documents(
+        task.documents,
+        lambda d: onestop.queries.document(user.username, case.dossier_code, d.id, purpose, now()).content,
+        key=f"task.document.{item.id}",
+        locale=locale,
+        zone=zones[case.unit_code],
+        _=_,
+    )
+
 errors: dict[str, list[str]] = st.session_state.get("task.errors", {}).get(item.id, {})
 general = errors.get("", [])
 with st.form(f"task.form.{item.id}"):
-    values = (
-        draw_form(task.form_schema, key=f"task.{item.id}", locale=locale, prefill=task.prefill, errors=errors)
+    entry = (
+        draw_form(
+            task.form_schema,
+            key=f"task.{item.id}",
+            locale=locale,
+            prefill=task.prefill,
+            errors=errors,
+            file_names={f"sha256:{d.sha256}": d.filename for d in task.documents},
+        )
         if task.form_schema
-        else {}
+        else None
     )
     submitted = st.form_submit_button(_("Submit"), type="primary")
 for message in general:
@@ -73,7 +92,12 @@ for message in general:
 if submitted:
     try:
         after = onestop.cases.complete(
-            user.username, item.id, now(), values, expected_version=item.case_version
+            user.username,
+            item.id,
+            now(),
+            entry.values if entry else {},
+            expected_version=item.case_version,
+            files=entry.files if entry else None,
         )
     except FormInvalid as exc:
         by_field: dict[str, list[str]] = {}

@@ -75,10 +75,11 @@ def measure(onestop: OneStop, codes: list[str], repeat: int) -> float:
     def case_page() -> None:
         code = next(loads)
         q.case("lan", code)
-        q.events("lan", code)
+        q.timeline("lan", code, now=T0)
+        q.documents("lan", code)
         q.diagram("lan", code)
 
-    report("case page data (header, events, diagram source)", timings(case_page, len(picks) - 1))
+    report("case page data (header, timeline, documents, diagram)", timings(case_page, len(picks) - 1))
     return percentile(worst, 0.95)
 
 

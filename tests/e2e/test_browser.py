@@ -123,6 +123,13 @@ def test_receive_a_dossier_complete_intake_and_inspect_the_case(
     _type(browser, "จำนวนชั้น", "2")
     _choose(browser, "ประเภทการใช้", "residential")
     _visible(browser, By.XPATH, "//label[contains(., 'เอกสารครบถ้วน')]").click()
+    plans = tmp_path / "plans.pdf"
+    plans.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    uploader = _visible(
+        browser, By.XPATH, "//div[@data-testid='stFileUploader'][.//*[contains(text(), 'แบบแปลนอาคาร')]]"
+    )
+    uploader.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(str(plans))
+    _visible(browser, By.XPATH, "//*[contains(text(), 'plans.pdf')]")
     _click_button(browser, _("Submit"))
     _visible(browser, By.XPATH, f"//*[contains(text(), '{_('Saved.')}')]")
 
@@ -140,6 +147,7 @@ def test_receive_a_dossier_complete_intake_and_inspect_the_case(
         (tmp_path / "failure.html").write_text(browser.page_source)
         raise
     assert _visible(browser, By.CSS_SELECTOR, "g[data-element-id='plan_review'].active")
+    assert _visible(browser, By.XPATH, "//strong[contains(., 'plans.pdf')]")  # in the case's documents
     shot = tmp_path / "case-page.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

@@ -54,7 +54,10 @@ def test_the_worklist_index_holds_the_worklist_order(database_url: str) -> None:
                 ).scalar_one()
             else:
                 found = connection.execute(
-                    text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_work_items_open'")
+                    text(
+                        "SELECT indexdef FROM pg_indexes"
+                        " WHERE indexname = 'ix_work_items_open' AND schemaname = current_schema()"
+                    )
                 ).scalar_one()
         normal = (
             " ".join(found.replace('"', "").split()).lower().replace("((due_at is null))", "(due_at is null)")

@@ -10,7 +10,7 @@ from designer.packages import read_package
 from engine import PackageFiles
 from engine.errors import ProcedureInvalid
 from engine.specs import compile_package
-from tests.conftest import PROCEDURES
+from tests.conftest import DATA, PROCEDURES
 
 
 @pytest.fixture
@@ -60,3 +60,13 @@ def test_xsd_violation_names_file_and_line(permit: PackageFiles) -> None:
     source = permit.bpmn["process.bpmn"].replace(b"<bpmn:userTask ", b'<bpmn:userTask bogus="1" ', 1)
     [(code, file, line, _)] = _findings(replace(permit, bpmn={"process.bpmn": source}))
     assert code == "bpmn-invalid" and file == "process.bpmn" and line
+
+
+def test_a_package_with_a_decision_table_compiles() -> None:
+    files = PackageFiles(
+        code="sandbox_flow",
+        bpmn={"sandbox_flow.bpmn": (DATA / "sandbox_flow.bpmn").read_bytes()},
+        dmn={"sandbox_category.dmn": (DATA / "sandbox_category.dmn").read_bytes()},
+    )
+    compiled, _ = compile_package(files)
+    assert compiled.process_id == "sandbox_flow"

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from lxml import etree
 from streamlit.testing.v1 import AppTest
 
-from engine import OneStop, Settings
+from engine import OneStop
+from engine.attachments import Upload
 from engine.views import UserView
-from runtime.cli import main
 from runtime.demo import PASSWORD
-from runtime.services import get_onestop
-from tests.conftest import PROCEDURES
 
 APP = str(Path(__file__).resolve().parents[2] / "runtime" / "app.py")
 INTAKE = {
@@ -30,18 +26,6 @@ INTAKE = {
     "building_use": "residential",
     "documents_complete": True,
 }
-
-
-@pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OneStop]:
-    monkeypatch.setenv("ONESTOP_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.setenv("ONESTOP_PROCEDURES_DIR", str(PROCEDURES))
-    assert main(["seed-demo"]) == 0
-    get_onestop.clear()  # the app builds its engine once per process: from this test's settings
-    onestop = OneStop(Settings())
-    yield onestop
-    onestop.close()
-    get_onestop.clear()
 
 
 def signed_in(onestop: OneStop, username: str) -> AppTest:
@@ -156,11 +140,13 @@ def test_a_stale_completion_says_someone_else_was_first(seeded: OneStop) -> None
     assert any("someone else" in w.value for w in app.warning)
 
 
-def case_page_after_intake(seeded: OneStop, username: str) -> tuple[AppTest, str]:
+def case_page_after_intake(
+    seeded: OneStop, username: str, files: dict[str, list[Upload]] | None = None
+) -> tuple[AppTest, str]:
     """The Case page, as ``username`` sees it, of a case whose intake step is complete."""
     code = start_case(seeded)
     item = seeded.queries.case("somchai", code).open_items[0]
-    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE)
+    seeded.cases.complete("somchai", item.id, datetime.now(UTC), INTAKE, files=files)
     app = signed_in(seeded, username)
     app.session_state["case.code"] = code
     app.run()
@@ -182,10 +168,28 @@ def test_the_case_page_draws_the_diagram_and_the_timeline(seeded: OneStop) -> No
     assert "active" in classes[active]
     assert "not-reached" in classes["issue_permit"]
     history = app.dataframe[0].value
-    assert history["Event"].iloc[0] == "case_started"
-    assert "task_completed" in list(history["Event"])
-    assert "national_id" in " ".join(history["Data"])  # which fields, not their values
+    assert history["Event"].iloc[0] == "Case received"
+    assert "Step completed" in list(history["Event"])
+    changes = " ".join(history["Changes"])
+    assert "floor_area: 120" in changes and "building_use: residential" in changes  # data diffs
+    assert "national_id: •••0074" in changes  # personal values masked for everyone here
     assert "1101700230074" not in svg + " ".join(map(str, history.values.ravel()))
+
+
+def test_the_case_page_lists_documents_and_keeps_personal_ones_from_roles_without_need(
+    seeded: OneStop,
+) -> None:
+    files = {
+        "id_card_copy": [Upload("card.pdf", b"%PDF-1.4 card")],
+        "building_plans": [Upload("plan.pdf", b"%PDF-1.4 plan")],
+    }
+    app, _ = case_page_after_intake(seeded, "niran", files)
+    assert not app.exception
+    shown = " ".join(m.value for m in app.markdown)
+    assert "card\\.pdf" in shown and "plan\\.pdf" in shown
+    captions = [c.value for c in app.caption]
+    assert captions.count("Personal data your role does not need") == 1
+    assert any("Uploaded by somchai" in c and "building_plans" in c for c in captions)
 
 
 def test_personal_data_needs_a_purpose_and_the_read_is_logged(seeded: OneStop) -> None:
