@@ -30,7 +30,8 @@ enter our code, with ``raise ... from exc``; anything else escaping is a bug.
     │   ├── CaseConflict          the case changed since the caller read it
     │   ├── TaskNotReady          the work item is not open (completed, cancelled ...)
     │   ├── MessageNotExpected    the case is not waiting for that message
-    │   └── CaseClosed            the case has already ended
+    │   ├── CaseClosed            the case has already ended
+    │   └── VersionStatusRefused  a procedure version cannot go to that status (retire a draft)
     ├── WorkflowFailed            the engine could not run a step (model or engine fault)
     └── IntegrityError            stored history does not verify (hash chain, snapshot)
 
@@ -180,6 +181,11 @@ class MessageNotExpected(CommandRefused):
 
 class CaseClosed(CommandRefused):
     """The case has ended; no further command applies."""
+
+
+class VersionStatusRefused(CommandRefused):
+    """A procedure version cannot change status as asked: a draft cannot be retired, nor a
+    retired version retired again."""
 
 
 class WorkflowFailed(OneStopError):

@@ -1,7 +1,8 @@
 """Procedure versions: import (draft), publish, retire, and their compiled specs.
 
 A version's files, manual and serialized spec are stored once; cases reference the
-version. Running cases stay on the version they started with.
+version. Running cases stay on the version they started with. Retiring a version stops
+new cases; who published and who retired it, and when, is kept on the version.
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.clock import as_utc
-from engine.errors import InputRejected, ProcedureInvalid, ProcedureNotFound
+from engine.authorization import load_principal
+from engine.clock import as_utc, stored_instant
+from engine.errors import (
+    InputRejected,
+    PermissionDenied,
+    ProcedureInvalid,
+    ProcedureNotFound,
+    UserNotFound,
+    VersionStatusRefused,
+)
 from engine.persistence.database import Database
 from engine.persistence.models import Procedure, ProcedureVersion
 from engine.persistence.prepared import Prepared, Tx
@@ -26,6 +35,10 @@ from engine.views import Finding, ImportResult, ProcedureVersionView
 
 #: Checks a package before it is published (the designer's validation); errors refuse it.
 PublishCheck = Callable[[PackageFiles], Sequence[Finding]]
+
+#: Roles that may retire a version; readers may also fetch a version's files.
+VERSION_MANAGERS = frozenset({"admin", "designer"})
+VERSION_READERS = VERSION_MANAGERS | {"auditor"}
 
 _PUBLISHED = Prepared(
     select(ProcedureVersion.id)
@@ -115,8 +128,11 @@ class ProcedureCatalog:
             ProcedureInvalid: the package does not compile, or ``publish`` is asked and the
                 publish check finds errors (findings attached; nothing is stored).
             InputRejected: the procedure code is not usable.
+            PermissionDenied: the actor is neither an admin nor a designer.
         """
         now = as_utc(now)
+        with self.db.read() as session:
+            _require_role(session, actor, VERSION_MANAGERS, f"import procedure '{files.code}'")
         _check_code(files.code)
         compiled, spec_json = compile_package(files)
         if publish:
@@ -168,16 +184,19 @@ class ProcedureCatalog:
         """Make ``version`` the one new cases use; the previous published one is retired.
 
         Raises:
+            PermissionDenied: the actor is neither an admin nor a designer.
             ProcedureNotFound: no such procedure or version.
             ProcedureInvalid: the publish check finds errors in the version (findings attached).
         """
-        if self.publish_check is not None:
-            with self.db.read() as session:
-                _, stored = _version_row(session, code, version)
-                files = _decode_files(stored.files, stored.manual)
+        action = f"publish procedure '{code}' version {version}"
+        with self.db.read() as session:
+            _require_role(session, actor, VERSION_MANAGERS, action)
+            _, stored = _version_row(session, code, version)
+            files = _decode_files(stored.files, stored.manual) if self.publish_check is not None else None
+        if files is not None:
             self._refuse_errors(files)
         with self.db.write() as session:
-            procedure, row = _version_row(session, code, version)
+            procedure, row = _version_row(session, code, version, lock=True)
             self._publish(session, procedure, row, actor, as_utc(now))
             return _view(procedure, row)
 
@@ -194,6 +213,50 @@ class ProcedureCatalog:
                 findings=findings,
             )
 
+    def retire(self, actor: str, code: str, version: int, now: datetime) -> ProcedureVersionView:
+        """Stop new cases of ``version``; cases already running on it carry on unchanged.
+
+        When it was the published version, ``code`` has none until another is published.
+
+        Raises:
+            PermissionDenied: the actor is neither an admin nor a designer.
+            ProcedureNotFound: no such procedure or version.
+            VersionStatusRefused: the version is a draft or is already retired.
+        """
+        with self.db.write() as session:
+            _require_role(session, actor, VERSION_MANAGERS, f"retire procedure '{code}' version {version}")
+            procedure, row = _version_row(session, code, version, lock=True)
+            if row.status == "draft":
+                raise VersionStatusRefused(
+                    f"procedure '{code}' version {version} is a draft, which no case can start; "
+                    "only a published version can be retired",
+                    procedure=code,
+                    version=version,
+                )
+            if row.status == "retired":
+                when = f" on {row.retired_at:%Y-%m-%d}" if row.retired_at else ""
+                who = f" by {row.retired_by}" if row.retired_by else ""
+                raise VersionStatusRefused(
+                    f"procedure '{code}' version {version} is already retired{when}{who}",
+                    procedure=code,
+                    version=version,
+                )
+            row.status, row.retired_by, row.retired_at = "retired", actor, as_utc(now)
+            session.flush()
+            return _view(procedure, row)
+
+    def package_files(self, actor: str, code: str, version: int) -> PackageFiles:
+        """The files and manual stored for ``version``, as they were imported.
+
+        Raises:
+            PermissionDenied: the actor is not an admin, a designer or an auditor.
+            ProcedureNotFound: no such procedure or version.
+        """
+        with self.db.read() as session:
+            _require_role(session, actor, VERSION_READERS, f"read procedure '{code}' version {version}")
+            _, row = _version_row(session, code, version)
+            return _decode_files(row.files, row.manual)
+
     @staticmethod
     def _publish(
         session: Session, procedure: Procedure, row: ProcedureVersion, actor: str, now: datetime
@@ -201,7 +264,7 @@ class ProcedureCatalog:
         session.execute(
             update(ProcedureVersion)
             .where(ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == "published")
-            .values(status="retired")
+            .values(status="retired", retired_by=actor, retired_at=now)
         )
         row.status, row.published_by, row.published_at = "published", actor, now
         session.flush()
@@ -235,6 +298,20 @@ class ProcedureCatalog:
     def compiled(self, row: ProcedureVersion) -> CompiledProcedure:
         """The compiled procedure of a stored version (parsed once per process)."""
         return self.cache.get(row.sha256, _decode_files(row.files, row.manual), row.spec_json)
+
+
+def _require_role(session: Session, actor: str, roles: frozenset[str], action: str) -> None:
+    """Refuse unless ``actor`` is the system or holds one of ``roles`` on any unit."""
+    try:
+        principal = load_principal(Tx.of(session.connection()), actor)
+    except UserNotFound as exc:
+        raise PermissionDenied(
+            f"{actor} may not {action}: no active user has that name", actor=actor
+        ) from exc
+    if principal.is_system or principal.roles & roles:
+        return
+    needed = " or ".join(f"'{role}'" for role in sorted(roles))
+    raise PermissionDenied(f"{actor} may not {action}: it needs the role {needed}", actor=actor)
 
 
 def _check_code(code: str) -> None:
@@ -271,8 +348,13 @@ def _decode_files(stored: dict[str, Any], manual: dict[str, Any]) -> PackageFile
     )
 
 
-def _version_row(session: Session, code: str, version: int) -> tuple[Procedure, ProcedureVersion]:
-    procedure = session.scalar(select(Procedure).where(Procedure.code == code))
+def _version_row(
+    session: Session, code: str, version: int, *, lock: bool = False
+) -> tuple[Procedure, ProcedureVersion]:
+    """The procedure and one of its versions; ``lock`` holds the procedure's row until the
+    transaction ends (PostgreSQL), so that two status changes of it run one after the other."""
+    query = select(Procedure).where(Procedure.code == code)
+    procedure = session.scalar(query.with_for_update() if lock else query)
     row = (
         session.scalar(
             select(ProcedureVersion).where(
@@ -287,6 +369,10 @@ def _version_row(session: Session, code: str, version: int) -> tuple[Procedure, 
     return procedure, row
 
 
+def _instant(moment: datetime | None) -> datetime | None:
+    return None if moment is None else stored_instant(moment)
+
+
 def _view(procedure: Procedure, row: ProcedureVersion) -> ProcedureVersionView:
     return ProcedureVersionView(
         procedure_code=procedure.code,
@@ -299,7 +385,9 @@ def _view(procedure: Procedure, row: ProcedureVersion) -> ProcedureVersionView:
         starter_role=row.starter_role,
         time_limit=row.manual.get("time_limit"),
         created_by=row.created_by,
-        created_at=row.created_at,
+        created_at=stored_instant(row.created_at),
         published_by=row.published_by,
-        published_at=row.published_at,
+        published_at=_instant(row.published_at),
+        retired_by=row.retired_by,
+        retired_at=_instant(row.retired_at),
     )

@@ -97,6 +97,8 @@ class ProcedureVersionView(View):
     created_at: datetime
     published_by: str | None = None
     published_at: datetime | None = None
+    retired_by: str | None = None
+    retired_at: datetime | None = None
 
 
 class ImportResult(View):

@@ -15,6 +15,7 @@ from typing import Any
 
 from designer.packages import find_packages, read_package
 from designer.validation import has_errors, validate_package, validate_path
+from designer.version_diff import describe_diff, diff_packages
 from engine import SYSTEM_ACTOR, OneStop, Settings
 from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
 from engine.views import CaseView, Finding, WorkItemView
@@ -136,6 +137,32 @@ def _procedures_import(onestop: OneStop, args: argparse.Namespace) -> int:
 def _procedures_publish(onestop: OneStop, args: argparse.Namespace) -> int:
     version = onestop.procedures.publish(args.actor, args.code, args.version, _now(args))
     print(f"{version.procedure_code} version {version.version} is published")
+    return 0
+
+
+def _procedures_retire(onestop: OneStop, args: argparse.Namespace) -> int:
+    version = onestop.procedures.retire(args.actor, args.code, args.version, _now(args))
+    print(
+        f"{version.procedure_code} version {version.version} is retired; cases already running on it carry on"
+    )
+    if not any(
+        v.status == "published" for v in onestop.procedures.list_versions() if v.procedure_code == args.code
+    ):
+        print(f"no version of {args.code} is published now: new cases cannot start until one is")
+    return 0
+
+
+def _procedures_diff(onestop: OneStop, args: argparse.Namespace) -> int:
+    old = onestop.procedures.package_files(args.actor, args.code, args.old)
+    new = onestop.procedures.package_files(args.actor, args.code, args.new)
+    diff = diff_packages(old, new)
+    if args.json:
+        report = {"procedure": args.code, "old": args.old, "new": args.new, **diff.model_dump(mode="json")}
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{args.code}: version {args.old} -> version {args.new}")
+    for line in describe_diff(diff):
+        print(f"  {line}")
     return 0
 
 
@@ -327,6 +354,16 @@ def _parser() -> argparse.ArgumentParser:
     p_publish.add_argument("code")
     p_publish.add_argument("version", type=int)
     p_publish.add_argument("--as", dest="actor", default="admin")
+    p_retire = command(procedures, "retire", _procedures_retire, "stop new cases of a published version")
+    p_retire.add_argument("code")
+    p_retire.add_argument("version", type=int)
+    p_retire.add_argument("--as", dest="actor", default="admin")
+    p_diff = command(procedures, "diff", _procedures_diff, "show what changed between two versions")
+    p_diff.add_argument("code")
+    p_diff.add_argument("old", type=int, metavar="V1")
+    p_diff.add_argument("new", type=int, metavar="V2")
+    p_diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    p_diff.add_argument("--as", dest="actor", default="admin")
 
     cases = group("cases", "cases (dossiers)")
     c_start = command(cases, "start", _cases_start, "receive a dossier and start its case")

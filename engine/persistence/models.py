@@ -151,6 +151,8 @@ class ProcedureVersion(Base):
     created_at: Mapped[datetime]
     published_by: Mapped[str | None] = mapped_column(String(100))
     published_at: Mapped[datetime | None]
+    retired_by: Mapped[str | None] = mapped_column(String(100))
+    retired_at: Mapped[datetime | None]
 
 
 class Case(Base):

@@ -531,18 +531,18 @@ def test_publishing_is_refused_while_errors_remain(sqlite_url: str) -> None:
         onestop.upgrade()
         bare = PackageFiles(code="bare", bpmn={"p.bpmn": linear().encode()}, forms={"f.json": FORM})
         with pytest.raises(ProcedureInvalid, match="cannot be published") as refused:
-            onestop.procedures.import_package("admin", bare, T0, publish=True)
+            onestop.procedures.import_package("system", bare, T0, publish=True)
         assert "manual-no-time-limit" in codes(refused.value.findings)
         assert onestop.procedures.list_versions() == []
 
-        draft = onestop.procedures.import_package("admin", bare, T0)
+        draft = onestop.procedures.import_package("system", bare, T0)
         assert draft.version.status == "draft"
         with pytest.raises(ProcedureInvalid, match=r"manual\.yaml"):
-            onestop.procedures.publish("admin", "bare", draft.version.version, T0)
+            onestop.procedures.publish("system", "bare", draft.version.version, T0)
 
         fixed = PackageFiles(code="bare", bpmn=bare.bpmn, forms=bare.forms, manual=MANUAL)
         assert (
-            onestop.procedures.import_package("admin", fixed, T0, publish=True).version.status == "published"
+            onestop.procedures.import_package("system", fixed, T0, publish=True).version.status == "published"
         )
     finally:
         onestop.close()

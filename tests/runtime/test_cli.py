@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,53 @@ def test_importing_an_unsafe_file_prints_where_and_changes_nothing(
     assert "evil.bpmn" in err and "DOCTYPE" in err and "root:" not in err
     main(["procedures", "list"])
     assert "evil" not in capsys.readouterr().out
+
+
+def _changed_copy(folder: Path) -> Path:
+    shutil.copytree(PROCEDURES / "building_permit", folder)
+    manual = folder / "manual.yaml"
+    manual.write_text(
+        manual.read_text(encoding="utf-8").replace("  value: 45\n", "  value: 30\n", 1), encoding="utf-8"
+    )
+    bpmn = folder / "process.bpmn"
+    bpmn.write_text(
+        bpmn.read_text(encoding="utf-8").replace('name="Review building plans"', 'name="Review the plans"'),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_two_versions_are_diffed_and_a_version_is_retired(
+    cli_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["procedures", "import", str(_changed_copy(cli_db / "bp2"))]) == 0
+    capsys.readouterr()
+
+    assert main(["procedures", "diff", "building_permit", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("building_permit: version 1 -> version 2\n")
+    assert "~ userTask plan_review: 'Review building plans' -> 'Review the plans'" in out
+    assert "~ manual time_limit.value: 45 -> 30" in out
+
+    assert main(["procedures", "diff", "building_permit", "1", "2", "--json", "--as", "lan"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["elements_renamed"][0]["new_name"] == "Review the plans"
+    assert report["manual_changes"] == [
+        {"path": "time_limit.value", "change": "changed", "old": 45, "new": 30}
+    ]
+
+    assert main(["procedures", "retire", "building_permit", "2"]) == 1
+    assert "version 2 is a draft" in capsys.readouterr().err
+    assert main(["procedures", "retire", "building_permit", "1", "--as", "niran"]) == 1
+    assert capsys.readouterr().err.startswith("error: niran may not retire")
+
+    assert main(["procedures", "retire", "building_permit", "1", "--now", "2026-03-05T02:30:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    assert "building_permit version 1 is retired" in out
+    assert "no version of building_permit is published now" in out
+    assert main(["cases", "start", "building_permit", "--unit", "TH.50.01", "--as", "somchai"]) == 1
+    assert "no published version of procedure 'building_permit'" in capsys.readouterr().err
+
+    assert main(["procedures", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "v2   draft" in listing and "v1   retired" in listing

@@ -69,13 +69,13 @@ def test_publishing_through_the_cli_is_refused_while_errors_remain(
     bare = str(DATA / "linear10.bpmn")
     capsys.readouterr()
 
-    assert main(["procedures", "import", bare, "--publish"]) == 1
+    assert main(["procedures", "import", bare, "--publish", "--as", "system"]) == 1
     err = capsys.readouterr().err
     assert "cannot be published while errors remain" in err and "[manual-no-time-limit]" in err
 
-    assert main(["procedures", "import", bare]) == 0
+    assert main(["procedures", "import", bare, "--as", "system"]) == 0
     capsys.readouterr()
-    assert main(["procedures", "publish", "linear10", "1"]) == 1
+    assert main(["procedures", "publish", "linear10", "1", "--as", "system"]) == 1
     assert "[manual-no-time-limit]" in capsys.readouterr().err
     main(["procedures", "list"])
     assert "draft" in capsys.readouterr().out
