@@ -8,7 +8,7 @@ The public surface is :class:`OneStop` (built once per entry point from
 
 from __future__ import annotations
 
-from engine.directory import SYSTEM_ACTOR
+from engine.directory_rules import SYSTEM_ACTOR
 from engine.service import OneStop
 from engine.settings import Settings
 from engine.specs import PackageFiles

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.authorization import load_principal
 from engine.clock import as_utc, stored_instant
-from engine.directory import SYSTEM_ACTOR, user_view
+from engine.directory import user_view
+from engine.directory_rules import SYSTEM_ACTOR
 from engine.errors import InputRejected, PermissionDenied, SignInFailed, SignInThrottled, UserNotFound
 from engine.persistence.database import Database
 from engine.persistence.models import SignInFailure, User

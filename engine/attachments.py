@@ -137,7 +137,7 @@ def file_fields(schema: Mapping[str, Any] | None) -> dict[str, bool]:
     return found
 
 
-def _media_types_allowed(definition: Mapping[str, Any]) -> tuple[str, ...]:
+def media_types_allowed(definition: Mapping[str, Any]) -> tuple[str, ...]:
     """The field's own restriction (``contentMediaType``, e.g. ``application/pdf`` or
     ``image/*``), if any."""
     target = definition.get("items") if definition.get("type") == "array" else definition
@@ -145,15 +145,19 @@ def _media_types_allowed(definition: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(part.strip() for part in wanted.split(",")) if isinstance(wanted, str) else ()
 
 
-def _type_matches(media_type: str, allowed: tuple[str, ...]) -> bool:
+def type_matches(media_type: str, allowed: Sequence[str]) -> bool:
+    """Whether ``media_type`` is one of ``allowed`` (``image/*`` covers every image; an
+    empty restriction allows every accepted type)."""
     return not allowed or any(
         media_type == pattern or (pattern.endswith("/*") and media_type.startswith(pattern[:-1]))
         for pattern in allowed
     )
 
 
-def check_upload(field: str, upload: Upload, allowed: tuple[str, ...], max_bytes: int) -> FieldError | None:
-    """Why ``upload`` cannot be stored in ``field`` (None when it can)."""
+def check_upload(
+    field: str, upload: Upload, allowed: tuple[str, ...], max_bytes: int
+) -> StoredFile | FieldError:
+    """The file as it will be stored in ``field``, or why it cannot be."""
     name = clean_filename(upload.filename)
     size = len(upload.content)
     if size == 0:
@@ -165,9 +169,9 @@ def check_upload(field: str, upload: Upload, allowed: tuple[str, ...], max_bytes
     media_type = sniff_media_type(upload.content)
     if media_type is None:
         return FieldError(field, f"'{name}' is not a {_TYPE_NAMES} file")
-    if not _type_matches(media_type, allowed):
+    if not type_matches(media_type, allowed):
         return FieldError(field, f"'{name}' is {media_type}; this field takes {', '.join(allowed)}")
-    return None
+    return StoredFile(field, hashlib.sha256(upload.content).hexdigest(), name, media_type, size)
 
 
 @dataclass(frozen=True)
@@ -212,14 +216,16 @@ def store_uploads(
         if len(files) > MAX_FILES_PER_FIELD:
             problems.append(FieldError(field, f"at most {MAX_FILES_PER_FIELD} files"))
             continue
-        allowed = _media_types_allowed(properties[field])
-        field_problems = [p for p in (check_upload(field, f, allowed, policy.max_bytes) for f in files) if p]
-        if field_problems:
-            problems.extend(field_problems)
+        allowed = media_types_allowed(properties[field])
+        checked = [check_upload(field, upload, allowed, policy.max_bytes) for upload in files]
+        refused = [found for found in checked if isinstance(found, FieldError)]
+        if refused:
+            problems.extend(refused)
             continue
+        accepted = [found for found in checked if isinstance(found, StoredFile)]
         refs = []
-        for upload in files:
-            kept = _store(tx, case_id, field, upload, actor, now)
+        for upload, kept in zip(files, accepted, strict=True):
+            _store(tx, case_id, kept, upload.content, actor, now)
             stored.append(kept)
             refs.append(kept.reference)
         merged[field] = refs if fields[field] else refs[0]
@@ -246,23 +252,19 @@ def unknown_references(
     ]
 
 
-def _store(tx: Tx, case_id: int, field: str, upload: Upload, actor: str, now: datetime) -> StoredFile:
-    digest = hashlib.sha256(upload.content).hexdigest()
-    media_type = sniff_media_type(upload.content)
-    assert media_type is not None  # checked before
-    name = clean_filename(upload.filename)
-    if _FIND.first(tx, {"case_id": case_id, "sha256": digest}) is None:
+def _store(tx: Tx, case_id: int, file: StoredFile, content: bytes, actor: str, now: datetime) -> None:
+    """Store a checked file unless the case already holds the same content."""
+    if _FIND.first(tx, {"case_id": case_id, "sha256": file.sha256}) is None:
         _INSERT.run(
             tx,
             {
                 "case_id": case_id,
-                "sha256": digest,
-                "filename": name,
-                "media_type": media_type,
-                "size": len(upload.content),
-                "content": upload.content,
+                "sha256": file.sha256,
+                "filename": file.filename,
+                "media_type": file.media_type,
+                "size": file.size,
+                "content": content,
                 "uploaded_by": actor,
                 "uploaded_at": now,
             },
         )
-    return StoredFile(field, digest, name, media_type, len(upload.content))

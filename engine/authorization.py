@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, or_, select
 
-from engine.directory import RESERVED_ROLES, SYSTEM_ACTOR, unknown_user
+from engine.directory import RESERVED_ROLES, unknown_user
+from engine.directory_rules import SYSTEM_ACTOR
 from engine.errors import PermissionDenied
 from engine.persistence.models import OrgUnit, RoleGrant, User
 from engine.persistence.prepared import Prepared, Tx

@@ -28,7 +28,8 @@ _NOTES = {
 
 
 def changed_data(event: CaseEvent, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields an event sets, as :func:`engine.queries.data_from_events` applies them."""
+    """The fields an event sets: start data and submitted forms field by field, a message's
+    payload under its name, a service answer under the service task's id."""
     if event.kind in ("case_started", "task_completed"):
         return dict(payload.get("data") or {})
     if event.kind == "message_received":

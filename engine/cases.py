@@ -56,7 +56,7 @@ from engine.errors import (
 )
 from engine.event_chain import GENESIS, canonical_json
 from engine.event_store import append_events, events_after
-from engine.forms import validate_form
+from engine.forms import FormSchema, validate_form
 from engine.persistence.database import Database
 from engine.persistence.models import Case, Timer
 from engine.persistence.prepared import Tx
@@ -301,7 +301,7 @@ class CaseService:
                 now=ctx.now,
             )
             problems += unknown_references(ctx.tx, ctx.case.id, schema, submitted)
-            accepted = self._validated(ctx.compiled, item, submitted, problems)
+            accepted = self._validated(form, item, submitted, problems)
             workflow = self._workflow(ctx)
             payload: dict[str, Any] = {"ref": item.ref, "data": accepted}
             if stored:
@@ -532,11 +532,10 @@ class CaseService:
 
     @staticmethod
     def _validated(
-        compiled: CompiledProcedure, item: ItemRecord, data: dict[str, Any], problems: list[FieldError]
+        schema: FormSchema | None, item: ItemRecord, data: dict[str, Any], problems: list[FieldError]
     ) -> dict[str, Any]:
-        """The form data as validated; ``problems`` found before (with the files) are
-        reported together with the form's own."""
-        schema = compiled.form_for(item.element_id)
+        """The form data as validated against the item's form; ``problems`` found before
+        (with the files) are reported together with the form's own."""
         if schema is None:
             if data or problems:
                 raise FormInvalid(

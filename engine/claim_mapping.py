@@ -39,8 +39,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from engine.directory import SYSTEM_ACTOR
-from engine.directory_rules import USER_LOCALES, check_role
+from engine.directory_rules import SYSTEM_ACTOR, USER_LOCALES, check_role
 from engine.errors import ConfigurationError, InputRejected, SignInRefused
 
 ADMIN = "admin"

@@ -7,14 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import InputRejected, OrgUnitNotFound, UserNotFound
+from engine.directory_rules import check_level, check_unit_code
+from engine.errors import OrgUnitNotFound, UserNotFound
 from engine.persistence.database import Database
 from engine.persistence.models import OrgUnit, RoleGrant, User
 from engine.views import GrantView, OrgUnitView, UserView
 
-SYSTEM_ACTOR = "system"
 RESERVED_ROLES = frozenset({"admin", "auditor"})
-UNIT_LEVELS = ("province", "commune")
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:
@@ -75,13 +74,12 @@ def ensure_unit(
     """Create the unit, or update its name if it exists (idempotent for seeding).
 
     Raises:
-        InputRejected: unknown level, or a code containing '/'.
+        InputRejected: an unknown level, or a code that breaks the rules of
+            :func:`engine.directory_rules.check_unit_code`.
         OrgUnitNotFound: ``parent_code`` names no unit.
     """
-    if level not in UNIT_LEVELS:
-        raise InputRejected(f"org unit level must be one of {', '.join(UNIT_LEVELS)}, not '{level}'")
-    if "/" in code or not code.strip():
-        raise InputRejected(f"org unit code '{code}' must be non-empty and contain no '/'")
+    check_level(level)
+    check_unit_code(code)
     parent = unit_by_code(session, parent_code) if parent_code else None
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     if unit is None:

@@ -11,9 +11,10 @@ import re
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.directory import SYSTEM_ACTOR, UNIT_LEVELS
 from engine.errors import InputRejected
 
+SYSTEM_ACTOR = "system"
+UNIT_LEVELS = ("province", "commune")
 USER_LOCALES = ("th", "vi", "en")
 USERNAME = re.compile(r"[a-z0-9._-]{3,100}")
 ROLE = re.compile(r"[a-z][a-z0-9_]{1,63}")

@@ -17,7 +17,7 @@ from engine.authorization import Principal, load_principal
 from engine.case_diagram import CaseDiagramView, element_states, procedure_bpmn
 from engine.case_documents import DocumentAccess, list_documents, open_document
 from engine.case_search import CaseFilters, CasePage, search_cases
-from engine.case_timeline import build_timeline
+from engine.case_timeline import build_timeline, changed_data
 from engine.case_views import case_view_of
 from engine.clock import as_utc, stored_instant
 from engine.errors import CaseNotFound, PermissionDenied
@@ -130,24 +130,15 @@ class CaseQueries:
             CaseNotFound: unknown or not visible to ``actor``.
             PermissionDenied: the actor is neither the system nor an auditor.
         """
-        with self.db.write() as session:
+        with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = _visible_case(session, principal, dossier_code)
             if not principal.sees_every_case:
                 raise PermissionDenied(
                     "the recorded events of a case are for auditors; read its history instead"
                 )
-            rows = case_events(session, case.id)
-            if not principal.is_system:
-                log_access(
-                    session,
-                    now or datetime.now(UTC),
-                    principal.username,
-                    case.id,
-                    ["*"],
-                    "audit: recorded events",
-                )
-            return [
+            case_id = case.id
+            views = [
                 EventView(
                     seq=e.seq,
                     at=stored_instant(e.at),
@@ -157,8 +148,13 @@ class CaseQueries:
                     payload=payload_of(e),
                     hash=e.hash,
                 )
-                for e in rows
+                for e in case_events(session, case_id)
             ]
+        if not principal.is_system:  # only an auditor's read needs the write lock, for its log row
+            with self.db.write() as session:
+                at = now or datetime.now(UTC)
+                log_access(session, at, principal.username, case_id, ["*"], "audit: recorded events")
+        return views
 
     def diagram(self, actor: str, dossier_code: str) -> CaseDiagramView:
         """The procedure's diagram source and how far the case got (no personal data).
@@ -278,8 +274,11 @@ class PersonalDataRules:
         )
         unit = session.get(OrgUnit, case.org_unit_id)  # loaded by _visible_case: no query
         assert unit is not None
-        manual = manual or {}
-        return cls(unit.path, manual, str(manual.get("starter_role") or DEFAULT_STARTER_ROLE))
+        return cls.from_manual(unit.path, manual or {})
+
+    @classmethod
+    def from_manual(cls, unit_path: str, manual: dict[str, Any]) -> PersonalDataRules:
+        return cls(unit_path, manual, str(manual.get("starter_role") or DEFAULT_STARTER_ROLE))
 
     @property
     def personal(self) -> tuple[str, ...]:
@@ -340,14 +339,8 @@ def case_view(session: Session, case: Case) -> CaseView:
 def data_from_events(events: Iterable[CaseEvent]) -> dict[str, Any]:
     """The case's data as its events built it: start data, every submitted form (later
     values win), message payloads under the message name, service answers under the
-    service task's id."""
+    service task's id (see :func:`engine.case_timeline.changed_data`)."""
     data: dict[str, Any] = {}
     for event in events:
-        payload = payload_of(event)
-        if event.kind in ("case_started", "task_completed"):
-            data.update(payload.get("data") or {})
-        elif event.kind == "message_received":
-            data[str(payload["name"])] = payload.get("payload")
-        elif event.kind == "service_called" and event.element_id:
-            data[event.element_id] = payload.get("result")
+        data.update(changed_data(event, payload_of(event)))
     return data

@@ -13,7 +13,6 @@ from engine.cases import ASSIGN_ROLES
 from engine.errors import WorkItemNotFound
 from engine.instructions import render_instructions
 from engine.persistence.database import Database
-from engine.persistence.models import Case
 from engine.persistence.prepared import Tx
 from engine.procedures import ProcedureCatalog
 from engine.queries import PersonalDataRules, case_events, data_from_events, log_access
@@ -71,9 +70,8 @@ class TaskDetails:
                     "data": prefill,
                 },
             )
-            case_row = session.get(Case, case.id)
-            assert case_row is not None
-            access = PersonalDataRules.of(session, case_row).documents(principal, events)
+            rules = PersonalDataRules.from_manual(found.unit_path, info.manual)
+            access = rules.documents(principal, events)
             return TaskView(
                 item=work_item_view(item, case, info.procedure_code, found.unit_code),
                 case=case_view,

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from engine.attachments import Upload, file_fields
+from engine.attachments import Upload, file_fields, media_types_allowed, type_matches
 
 TEXTAREA_AFTER = 200  # a string field allowing more characters is drawn as a text area
 # File extensions offered by the upload widget per media type (the engine checks the content).
@@ -92,18 +92,13 @@ def draw_form(
 def _file_widget(
     definition: dict[str, Any], title: str, key: str, several: bool, help: str | None
 ) -> list[Upload]:
-    target = definition.get("items") if several else definition
-    wanted = target.get("contentMediaType") if isinstance(target, dict) else None
-    patterns = [p.strip() for p in wanted.split(",")] if isinstance(wanted, str) else ["*"]
+    allowed = media_types_allowed(definition)
     extensions = sorted(
         {
             extension
             for media_type, names in EXTENSIONS.items()
+            if type_matches(media_type, allowed)
             for extension in names
-            if any(
-                p in ("*", media_type) or (p.endswith("/*") and media_type.startswith(p[:-1]))
-                for p in patterns
-            )
         }
     )
     picked = st.file_uploader(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from engine import OneStop
 from engine.attachments import Upload
+from engine.errors import PermissionDenied
 from tests.conftest import T0
 from tests.procedures.test_building_permit import COMPLETE
 
@@ -68,3 +70,15 @@ def test_a_role_that_needs_personal_data_sees_it_with_a_purpose_and_the_read_is_
         logged = connection.execute(text("SELECT actor, purpose, fields FROM access_log")).all()
     assert [(actor, purpose) for actor, purpose, _ in logged] == [("somchai", "applicant called")]
     assert "phone" in logged[0][2] and "national_id" in logged[0][2]
+
+
+def test_recorded_events_are_for_auditors_whose_reads_are_logged(onestop: OneStop) -> None:
+    code = _case_after_intake(onestop)
+    with pytest.raises(PermissionDenied, match="read its history instead"):
+        onestop.queries.events("somchai", code)
+    assert onestop.queries.events("system", code)  # the system reads without a log row
+    events = onestop.queries.events("lan", code, T0)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    with onestop.db.engine.connect() as connection:
+        logged = connection.execute(text("SELECT actor, purpose FROM access_log")).all()
+    assert [tuple(row) for row in logged] == [("lan", "audit: recorded events")]
