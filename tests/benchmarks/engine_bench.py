@@ -24,7 +24,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from designer.packages import read_package
-from engine import OneStop, Settings
+from engine import SYSTEM_ACTOR, OneStop, Settings
 from runtime import demo
 from tests.conftest import DATA, TEST_CLERKS
 
@@ -55,7 +55,7 @@ def fresh_onestop(folder: Path, **settings: object) -> OneStop:
     for username, unit in TEST_CLERKS.items():
         onestop.directory.ensure_user(username=username, display_name=username, grants=[("clerk", unit)])
     for package in (DATA / "linear10.bpmn", DATA / "review_loop"):
-        onestop.procedures.import_package("admin", read_package(package), T0, publish=True)
+        onestop.procedures.import_package(SYSTEM_ACTOR, read_package(package), T0, publish=True)
     return onestop
 
 

@@ -1,0 +1,26 @@
+"""The benchmarks' set-up still runs against the current engine (``make bench`` is not part
+of the suite, so this is what notices when a change breaks it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.benchmarks import engine_bench, worklist_bench
+
+
+def test_the_engine_benchmark_builds_its_database(tmp_path: Path) -> None:
+    onestop = engine_bench.fresh_onestop(tmp_path)
+    try:
+        published = {v.procedure_code for v in onestop.procedures.list_versions() if v.status == "published"}
+        assert published == {"linear10", "review_loop"}
+    finally:
+        onestop.close()
+
+
+def test_the_worklist_benchmark_receives_cases_and_measures_them(tmp_path: Path) -> None:
+    onestop = worklist_bench.seeded(tmp_path)
+    try:
+        codes = worklist_bench.receive(onestop, 4, 0)
+        assert worklist_bench.measure(onestop, codes, repeat=2) >= 0
+    finally:
+        onestop.close()
