@@ -59,6 +59,7 @@ def render_svg(
     *,
     file: str = "process.bpmn",
     states: Mapping[str, ElementState] | None = None,
+    numbers: Mapping[str, float | int | str] | None = None,
     title: str | None = None,
 ) -> str:
     """Draw a BPMN file as an SVG document, coloured by how far a case got.
@@ -73,6 +74,9 @@ def render_svg(
         bpmn: the BPMN 2.0 XML, untrusted.
         file: file name used in error messages.
         states: state of BPMN elements by id; elements not listed are ``"not_reached"``.
+        numbers: a figure per BPMN element id (a count, a duration ...), drawn as a badge on
+            the shape's top right corner; numbers are shown with at most one decimal, text
+            as given (shortened to 12 characters). Ids without a drawn shape are ignored.
         title: accessible title of the drawing; defaults to one naming ``file``.
 
     Returns:
@@ -121,6 +125,8 @@ def render_svg(
             draw_node(sketch, group, item)
         else:
             draw_edge(sketch, group, item)
+    if numbers:
+        _badges(sketch, root, dict(nodes), numbers)
 
     if states is not None:
         _legend(sketch, root, sketch.left, sketch.top - 30)
@@ -305,6 +311,32 @@ def _group(
     return group
 
 
+def _badges(
+    sketch: Sketch, root: etree._Element, nodes: Mapping[str, Node], numbers: Mapping[str, float | int | str]
+) -> None:
+    """One badge per numbered element, above everything else so no shape hides it."""
+    layer = sketch.add(root, "g", "badges")
+    for element_id, value in numbers.items():
+        node = nodes.get(element_id)
+        if node is None or category(node.kind) in ("pool", "lane"):
+            continue
+        text = _badge_text(value)
+        width = 10 + 6.5 * len(text)
+        badge = sketch.add(layer, "g", "badge")
+        badge.set("data-element-id", element_id)
+        box = Box(node.box.right - width / 2, node.box.y - 9, width, 18)
+        sketch.rect(badge, box, "badge-shape", radius=9)
+        sketch.text(badge, [text], box.cx, box.y + 13)
+
+
+def _badge_text(value: float | int | str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _clean(str(value))[:12] or "-"
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def _legend(sketch: Sketch, root: etree._Element, x: float, y: float) -> None:
     legend = sketch.add(root, "g", "legend")
     for index, state in enumerate(("completed", "active", "not_reached")):
@@ -351,5 +383,7 @@ def _css() -> str:
         f"{s} .traversed .line{{stroke-width:2}}",
         f"{s} .active .shape,{s} .active .line{{stroke-width:3}}",
         f"{s} .legend text{{fill:#3c4043}}",
+        f"{s} .badge-shape{{fill:#1a73e8;stroke:#fff;stroke-width:1}}",
+        f"{s} .badge text{{fill:#fff;font-weight:600}}",
     ]
     return "".join(rules)

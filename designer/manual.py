@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.views import Finding
 
-__all__ = ["MANUAL_LOCALES", "ServiceManual", "manual_findings", "manual_roles"]
+__all__ = ["MANUAL_LOCALES", "LineIndex", "ServiceManual", "manual_findings", "manual_roles"]
 
 MANUAL_FILE: Final = "manual.yaml"
 MANUAL_LOCALES: Final = ("th", "vi", "en")
@@ -129,7 +129,7 @@ def manual_findings(manual: dict[str, Any], text: str | None, *, present: bool) 
             ),
             _no_time_limit(None),
         ]
-    lines = _LineIndex(text)
+    lines = LineIndex(text)
     try:
         parsed = ServiceManual.model_validate(manual)
     except ValidationError as exc:
@@ -155,7 +155,7 @@ def manual_roles(manual: dict[str, Any]) -> set[str]:
     return roles
 
 
-def _content_findings(parsed: ServiceManual, raw: dict[str, Any], lines: _LineIndex) -> Iterator[Finding]:
+def _content_findings(parsed: ServiceManual, raw: dict[str, Any], lines: LineIndex) -> Iterator[Finding]:
     if parsed.time_limit is None:
         yield _no_time_limit(lines.line(("time_limit",)))
     elif parsed.time_limit.day_type is None:
@@ -209,7 +209,7 @@ def _no_time_limit(line: int | None) -> Finding:
     )
 
 
-def _invalid(error: Any, lines: _LineIndex) -> Finding:
+def _invalid(error: Any, lines: LineIndex) -> Finding:
     location = tuple(error["loc"])
     where = ".".join(str(part) for part in location) or "(manual)"
     return Finding(
@@ -226,7 +226,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-class _LineIndex:
+class LineIndex:
     """Line numbers of values in a YAML text, looked up by their path (``("steps", 2, "id")``)."""
 
     def __init__(self, text: str | None) -> None:
@@ -238,6 +238,7 @@ class _LineIndex:
                 self._root = None
 
     def line(self, path: Sequence[Any]) -> int | None:
+        """The 1-based line of the deepest part of ``path`` found; ``None`` if none is."""
         node = self._root
         found: int | None = None
         for part in path:

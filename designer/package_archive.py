@@ -8,6 +8,7 @@ violation is reported at once, and reading stops at the limits whatever the head
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import zipfile
@@ -15,6 +16,9 @@ import zlib
 from pathlib import Path
 from typing import Final
 
+import yaml
+
+from engine import PackageFiles
 from engine.errors import ProcedureInvalid
 from engine.views import Finding
 
@@ -25,6 +29,8 @@ __all__ = [
     "MAX_PACKAGE_FILES",
     "is_ignored_name",
     "read_archive",
+    "read_archive_bytes",
+    "write_archive",
 ]
 
 MAX_ARCHIVE_BYTES: Final = 20 * 2**20
@@ -48,35 +54,68 @@ def read_archive(path: Path) -> dict[str, bytes]:
     Directories, desktop litter and dot files are left out.
 
     Raises:
+        ProcedureInvalid: as :func:`read_archive_bytes`.
+    """
+    size = path.stat().st_size
+    if size > MAX_ARCHIVE_BYTES:
+        raise _too_large(size, path.name)
+    return read_archive_bytes(path.read_bytes(), path.name)
+
+
+def read_archive_bytes(data: bytes, name: str) -> dict[str, bytes]:
+    """Like :func:`read_archive`, for an archive already in memory (an upload) named ``name``.
+
+    Raises:
         ProcedureInvalid: the archive is too large, not a zip, has too many entries, or an
             entry is unsafe (path traversal, absolute path, symbolic link, encrypted,
             larger than allowed); the findings list every violation.
     """
-    size = path.stat().st_size
-    if size > MAX_ARCHIVE_BYTES:
-        raise _refused(
-            "zip-too-large",
-            f"{path.name} is {size / 2**20:.1f} MiB; a package archive may be at most "
-            f"{MAX_ARCHIVE_BYTES // 2**20} MiB",
-            path.name,
-        )
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise _too_large(len(data), name)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_PACKAGE_FILES:
                 raise _refused(
                     "zip-too-many-files",
-                    f"{path.name} holds {len(infos)} entries; a package may have at most {MAX_PACKAGE_FILES}",
-                    path.name,
+                    f"{name} holds {len(infos)} entries; a package may have at most {MAX_PACKAGE_FILES}",
+                    name,
                 )
-            wanted, problems = _check_entries(infos, path.name)
+            wanted, problems = _check_entries(infos, name)
             if problems:
-                raise ProcedureInvalid(f"{path.name} is refused: {problems[0].message}", findings=problems)
-            return {info.filename: _read_entry(archive, info, path.name) for info in wanted}
+                raise ProcedureInvalid(f"{name} is refused: {problems[0].message}", findings=problems)
+            return {info.filename: _read_entry(archive, info, name) for info in wanted}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
-        raise _refused("zip-invalid", f"{path.name} is not a readable zip archive: {exc}", path.name) from exc
+        raise _refused("zip-invalid", f"{name} is not a readable zip archive: {exc}", name) from exc
     except RuntimeError as exc:  # zipfile raises it for entries that need a password
-        raise _refused("zip-encrypted", f"{path.name} has an encrypted entry: {exc}", path.name) from exc
+        raise _refused("zip-encrypted", f"{name} has an encrypted entry: {exc}", name) from exc
+
+
+def write_archive(files: PackageFiles, manual_text: str | None = None) -> bytes:
+    """A ``.zip`` of the package in one folder named by its code, the way
+    :func:`read_archive` reads it back: ``<code>/process.bpmn``, ``<code>/forms/*.json``,
+    ``<code>/manual.yaml`` (``manual_text`` when given, else the manual written as YAML).
+    Entries carry a fixed date, so the same package always gives the same bytes."""
+    entries = {**files.bpmn, **files.dmn, **{f"forms/{name}": data for name, data in files.forms.items()}}
+    if manual_text is not None or files.manual:
+        text = manual_text or yaml.safe_dump(files.manual, allow_unicode=True, sort_keys=False, width=100)
+        entries["manual.yaml"] = text.encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in sorted(entries.items()):
+            info = zipfile.ZipInfo(f"{files.code}/{name}", date_time=(2000, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def _too_large(size: int, name: str) -> ProcedureInvalid:
+    return _refused(
+        "zip-too-large",
+        f"{name} is {size / 2**20:.1f} MiB; a package archive may be at most "
+        f"{MAX_ARCHIVE_BYTES // 2**20} MiB",
+        name,
+    )
 
 
 def _check_entries(infos: list[zipfile.ZipInfo], archive: str) -> tuple[list[zipfile.ZipInfo], list[Finding]]:

@@ -9,13 +9,20 @@ loader; the engine checks the XML and the forms when it compiles the package.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import yaml
 
-from designer.package_archive import MAX_PACKAGE_BYTES, MAX_PACKAGE_FILES, is_ignored_name, read_archive
+from designer.package_archive import (
+    MAX_PACKAGE_BYTES,
+    MAX_PACKAGE_FILES,
+    is_ignored_name,
+    read_archive,
+    read_archive_bytes,
+)
 from engine import PackageFiles
 from engine.errors import ProcedureInvalid
 from engine.views import Finding
@@ -69,6 +76,49 @@ def open_package(path: Path) -> PackageSource:
     if not path.is_dir():
         raise _invalid(f"{path} is neither a procedure folder, a .zip nor a .bpmn file", file=str(path))
     return _assemble(_folder_entries(path), path.name)
+
+
+def open_upload(uploads: Sequence[tuple[str, bytes]]) -> PackageSource:
+    """A package sent from a browser: one ``.zip`` of a package, one ``.bpmn`` file, or the
+    loose files of a package (``.bpmn``, ``.dmn``, ``manual.yaml`` and the forms' ``.json``
+    files, which go under ``forms/``).
+
+    Browsers send bare file names; anything else in a name (folders, ``..``) is refused,
+    and the same size and count limits as for folders apply.
+
+    Raises:
+        ProcedureInvalid: nothing was sent, a name or size is refused, a zip is sent with
+            other files or is unsafe, or the package has no BPMN or an unreadable manual.
+    """
+    if not uploads:
+        raise _invalid("no file was uploaded", hint="drop a .zip of the package, a .bpmn file, or its files")
+    if len(uploads) > MAX_PACKAGE_FILES:
+        raise _invalid(f"{len(uploads)} files were uploaded; a package has at most {MAX_PACKAGE_FILES}")
+    names = [name for name, _ in uploads]
+    for name in names:
+        if not name or name != PurePosixPath(name).name or "\\" in name or name in (".", ".."):
+            raise _invalid(f"the file name {name!r} is not a plain file name", file=name)
+    zips = [name for name in names if name.lower().endswith(".zip")]
+    if zips and len(uploads) > 1:
+        raise _invalid(
+            f"{zips[0]} was uploaded with other files", file=zips[0], hint="upload the .zip on its own"
+        )
+    if zips:
+        entries, top = _strip_top_folder(read_archive_bytes(uploads[0][1], zips[0]))
+        return _assemble(entries, top or PurePosixPath(zips[0]).stem)
+    entries = {}
+    for name, data in uploads:
+        if len(data) > MAX_FILE_BYTES:
+            raise _invalid(
+                f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB",
+                file=name,
+            )
+        if not is_ignored_name(name):
+            entries[f"{FORMS_DIR}/{name}" if name.lower().endswith(".json") else name] = data
+    if sum(len(data) for data in entries.values()) > MAX_PACKAGE_BYTES:
+        raise _invalid(f"the upload holds more than {MAX_PACKAGE_BYTES // 2**20} MiB")
+    stems = [PurePosixPath(name).stem for name in entries if name.lower().endswith(".bpmn")]
+    return _assemble(entries, stems[0] if stems else "procedure")
 
 
 def find_packages(root: Path) -> list[Path]:
@@ -171,7 +221,7 @@ def _read_manual(data: bytes) -> tuple[dict[str, Any], str]:
         raise _invalid(
             f"{MANUAL_FILE} must be a mapping of fields, not a {type(loaded).__name__}", file=MANUAL_FILE
         )
-    if _node_count(loaded, MAX_MANUAL_NODES) > MAX_MANUAL_NODES:
+    if count_nodes(loaded, MAX_MANUAL_NODES) > MAX_MANUAL_NODES:
         raise _invalid(
             f"{MANUAL_FILE} expands to more than {MAX_MANUAL_NODES:,} values (anchors and aliases "
             "repeated inside each other); write the values out",
@@ -180,7 +230,7 @@ def _read_manual(data: bytes) -> tuple[dict[str, Any], str]:
     return loaded, text
 
 
-def _node_count(value: Any, budget: int) -> int:
+def count_nodes(value: Any, budget: int) -> int:
     """Values in ``value`` counted as if every alias were written out, stopping past ``budget``."""
     count = 0
     stack = [value]

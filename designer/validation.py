@@ -102,6 +102,18 @@ def validate_package(
     return _validate(PackageSource(files, manual_text=manual_text), known_roles, connectors)
 
 
+def validate_source(
+    source: PackageSource, *, known_roles: Collection[str] = (), connectors: Collection[str] | None = None
+) -> list[Finding]:
+    """Validate a package as read by :func:`designer.packages.open_upload` or
+    :func:`designer.packages.open_package`, with the remarks made while reading it.
+
+    Returns:
+        Every finding, sorted by file and line.
+    """
+    return _validate(source, known_roles, connectors)
+
+
 def has_errors(findings: Iterable[Finding]) -> bool:
     """Whether any finding is an error (the package may not be published)."""
     return any(f.severity == "error" for f in findings)

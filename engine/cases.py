@@ -142,7 +142,7 @@ class CaseService:
             ScriptRejected / ScriptFailed / WorkflowFailed: the model failed to run.
         """
         now = as_utc(now)
-        data = _checked_input(data or {}, "case data")
+        data = checked_input(data or {}, "case data")
         with self.db.command() as tx:
             principal = load_principal(tx, actor)
             unit = find_unit(tx, unit_code)
@@ -281,7 +281,7 @@ class CaseService:
             FormInvalid (every field error at once), ScriptRejected, ScriptFailed,
             WorkflowFailed.
         """
-        data = _checked_input(data, "form data")
+        data = checked_input(data, "form data")
 
         def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "complete")
@@ -301,7 +301,7 @@ class CaseService:
                 now=ctx.now,
             )
             problems += unknown_references(ctx.tx, ctx.case.id, schema, submitted)
-            accepted = self._validated(form, item, submitted, problems)
+            accepted = validated_submission(form, item.name, submitted, problems)
             workflow = self._workflow(ctx)
             payload: dict[str, Any] = {"ref": item.ref, "data": accepted}
             if stored:
@@ -327,7 +327,7 @@ class CaseService:
             CaseNotFound, PermissionDenied (needs the role of the lane that waits),
             MessageNotExpected, CaseClosed, CaseConflict.
         """
-        payload = _checked_input(payload or {}, "message payload")
+        payload = checked_input(payload or {}, "message payload")
 
         def body(ctx: _Context) -> list[EventDraft]:
             workflow = self._workflow(ctx)
@@ -530,38 +530,49 @@ class CaseService:
     def _require_item_role(self, ctx: _Context, item: ItemRecord, verb: str) -> None:
         require_role(ctx.principal, [item.role], ctx.unit_path, f"{verb} '{item.name}' ({item.ref})")
 
-    @staticmethod
-    def _validated(
-        schema: FormSchema | None, item: ItemRecord, data: dict[str, Any], problems: list[FieldError]
-    ) -> dict[str, Any]:
-        """The form data as validated against the item's form; ``problems`` found before
-        (with the files) are reported together with the form's own."""
-        if schema is None:
-            if data or problems:
-                raise FormInvalid(
-                    f"step '{item.name}' has no form; it takes no data",
-                    errors=[FieldError("", "this step takes no data")],
-                )
-            return {}
-        try:
-            accepted = validate_form(schema, data)
-        except FormInvalid as exc:
-            # A file that was refused also leaves its field empty: say it once, the file's way.
-            refused = {e.field for e in problems}
-            errors = [*problems, *(e for e in exc.errors if e.field.split(".")[0] not in refused)]
-            raise FormInvalid(exc.message, errors=errors) from exc
-        if problems:
-            raise FormInvalid(
-                f"{len(problems)} field(s) of '{item.name}' need correcting",
-                errors=problems,
-            )
-        return accepted
-
     def _case_view(self, ctx: _Context) -> CaseView:
         return case_view_of(ctx.tx, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)
 
 
-def _checked_input(data: Any, what: str) -> dict[str, Any]:
+def validated_submission(
+    schema: FormSchema | None, step: str, data: dict[str, Any], problems: list[FieldError]
+) -> dict[str, Any]:
+    """The form data of a completion as validated against the step's form.
+
+    Args:
+        schema: the step's form, or None when it has none.
+        step: the step's name, for messages.
+        data: the submitted values (file fields already holding their references).
+        problems: problems found before (with the files), reported with the form's own.
+
+    Raises:
+        FormInvalid: every field error at once; a step without a form takes no data.
+    """
+    if schema is None:
+        if data or problems:
+            raise FormInvalid(
+                f"step '{step}' has no form; it takes no data",
+                errors=[FieldError("", "this step takes no data")],
+            )
+        return {}
+    try:
+        accepted = validate_form(schema, data)
+    except FormInvalid as exc:
+        # A file that was refused also leaves its field empty: say it once, the file's way.
+        refused = {e.field for e in problems}
+        errors = [*problems, *(e for e in exc.errors if e.field.split(".")[0] not in refused)]
+        raise FormInvalid(exc.message, errors=errors) from exc
+    if problems:
+        raise FormInvalid(f"{len(problems)} field(s) of '{step}' need correcting", errors=problems)
+    return accepted
+
+
+def checked_input(data: Any, what: str) -> dict[str, Any]:
+    """``data`` as plain JSON data, refused when it is not an object or is too large.
+
+    Raises:
+        InputRejected: not a JSON object, not JSON data, or larger than ``MAX_INPUT_BYTES``.
+    """
     if not isinstance(data, dict):
         raise InputRejected(f"{what} must be a JSON object, not {type(data).__name__}")
     try:

@@ -206,3 +206,9 @@ class Directory:
         """Every org unit (codes, names, time zones): no personal data, so no actor check."""
         with self.db.read() as session:
             return list_units(session)
+
+    def granted_roles(self) -> list[str]:
+        """Every role someone holds somewhere, sorted (what a procedure's lanes may name);
+        no personal data, so no actor check."""
+        with self.db.read() as session:
+            return sorted(session.scalars(select(RoleGrant.role).distinct()))

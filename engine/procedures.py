@@ -28,7 +28,7 @@ from engine.errors import (
     VersionStatusRefused,
 )
 from engine.persistence.database import Database
-from engine.persistence.models import Procedure, ProcedureVersion
+from engine.persistence.models import Case, Procedure, ProcedureVersion
 from engine.persistence.prepared import Prepared, Tx
 from engine.specs import CompiledProcedure, PackageFiles, SpecCache, compile_package
 from engine.views import Finding, ImportResult, ProcedureVersionView
@@ -270,14 +270,22 @@ class ProcedureCatalog:
         session.flush()
 
     def list_versions(self) -> list[ProcedureVersionView]:
-        """Every version of every procedure, newest first within a procedure."""
+        """Every version of every procedure, newest first within a procedure, with how many
+        cases are still running on it."""
+        running = (
+            select(Case.procedure_version_id, func.count().label("running"))
+            .where(Case.status == "running")
+            .group_by(Case.procedure_version_id)
+            .subquery()
+        )
         with self.db.read() as session:
             rows = session.execute(
-                select(Procedure, ProcedureVersion)
+                select(Procedure, ProcedureVersion, running.c.running)
                 .join(ProcedureVersion, ProcedureVersion.procedure_id == Procedure.id)
+                .outerjoin(running, running.c.procedure_version_id == ProcedureVersion.id)
                 .order_by(Procedure.code, ProcedureVersion.version.desc())
             ).all()
-            return [_view(procedure, version) for procedure, version in rows]
+            return [_view(procedure, version, count or 0) for procedure, version, count in rows]
 
     def published(self, tx: Tx, code: str) -> VersionInfo:
         """The published version of ``code``.
@@ -373,7 +381,7 @@ def _instant(moment: datetime | None) -> datetime | None:
     return None if moment is None else stored_instant(moment)
 
 
-def _view(procedure: Procedure, row: ProcedureVersion) -> ProcedureVersionView:
+def _view(procedure: Procedure, row: ProcedureVersion, running_cases: int = 0) -> ProcedureVersionView:
     return ProcedureVersionView(
         procedure_code=procedure.code,
         version=row.version,
@@ -390,4 +398,5 @@ def _view(procedure: Procedure, row: ProcedureVersion) -> ProcedureVersionView:
         published_at=_instant(row.published_at),
         retired_by=row.retired_by,
         retired_at=_instant(row.retired_at),
+        running_cases=running_cases,
     )

@@ -18,6 +18,7 @@ from engine.queries import CaseQueries
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
 from engine.task_details import TaskDetails
+from engine.trial_run import TrialRuns
 from engine.views import VerifyReport
 from engine.workflow_cache import WorkflowCache
 
@@ -73,6 +74,7 @@ class OneStop:
             ),
         )
         self.administration = Administration(self.db, self.accounts)
+        self.trials = TrialRuns(self.db, self.sandbox, self.connectors)
 
     def upgrade(self) -> None:
         """Migrate the database to the newest schema."""

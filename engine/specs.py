@@ -282,12 +282,28 @@ class SpecCache:
 
     def get(self, sha256: str, files: PackageFiles, spec_json: str) -> CompiledProcedure:
         """The compiled procedure for a stored version (parsed at most once per process)."""
+        found = self._cached(sha256)
+        return found if found is not None else self._remember(sha256, self._rebuild(files, spec_json))
+
+    def compile(self, files: PackageFiles) -> CompiledProcedure:
+        """The compiled procedure of a package that need not be stored (a draft being
+        tried out), compiled at most once per process for the same files.
+
+        Raises:
+            ProcedureInvalid: as :func:`compile_package`; nothing is cached then.
+        """
+        sha256 = files.sha256
+        found = self._cached(sha256)
+        return found if found is not None else self._remember(sha256, compile_package(files)[0])
+
+    def _cached(self, sha256: str) -> CompiledProcedure | None:
         with self._lock:
             found = self._items.get(sha256)
             if found is not None:
                 self._items.move_to_end(sha256)
-                return found
-        compiled = self._rebuild(files, spec_json)
+            return found
+
+    def _remember(self, sha256: str, compiled: CompiledProcedure) -> CompiledProcedure:
         with self._lock:
             self._items[sha256] = compiled
             while len(self._items) > self._capacity:

@@ -99,6 +99,7 @@ class ProcedureVersionView(View):
     published_at: datetime | None = None
     retired_by: str | None = None
     retired_at: datetime | None = None
+    running_cases: int = Field(default=0, description="Cases still running on this version (in lists)")
 
 
 class ImportResult(View):
@@ -235,6 +236,58 @@ class TimelineView(View):
 class TimerFiring(View):
     dossier_code: str
     refs: tuple[str, ...]
+
+
+class TrialStep(View):
+    """One thing that happened in a trial run: a command (``case_started``,
+    ``task_completed``, ``message_received``) or what the engine did after it
+    (``task_ready``, ``gateway_taken``, ``timer_set``, ``timer_fired``, ``service_called``,
+    ``event_reached``, ``task_cancelled``, ``case_completed`` ...). ``detail`` holds the data
+    submitted, the flow targets taken, the service answer and the like."""
+
+    seq: int
+    at: datetime
+    kind: str
+    element_id: str | None = None
+    name: str | None = None
+    lane: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrialTask(View):
+    """A user task open in a trial, with its form's JSON Schema for rendering."""
+
+    ref: str
+    element_id: str
+    name: str
+    lane: str | None
+    role: str
+    form: str | None = None
+    form_schema: dict[str, Any] | None = None
+
+
+class TrialTimer(View):
+    ref: str
+    element_id: str
+    name: str | None = None
+    due_at: datetime
+
+
+class TrialView(View):
+    """A draft procedure run in memory (see :mod:`engine.trial_run`). ``state`` is opaque:
+    pass the view back unchanged with the next command."""
+
+    procedure_code: str
+    sha256: str
+    steps: tuple[TrialStep, ...]
+    open_tasks: tuple[TrialTask, ...] = ()
+    pending_timers: tuple[TrialTimer, ...] = ()
+    waiting_messages: tuple[str, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+    completed: bool = False
+    end_events: tuple[str, ...] = ()
+    clock: datetime
+    state: str = Field(repr=False)
 
 
 class ChainProblem(View):

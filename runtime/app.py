@@ -19,8 +19,11 @@ from runtime.sessions import current_locale, gettext, now, roles_of, set_locale,
 # Page scripts live in workbench/, not pages/: a pages/ folder beside the entry file puts
 # Streamlit into its older file-based navigation, which fights st.navigation.
 PAGES = Path(__file__).resolve().parent / "workbench"
-WORK_ROLES_EXCLUDED = {"admin", "auditor"}
+STUDIO = Path(__file__).resolve().parent / "studio"
+WORK_ROLES_EXCLUDED = {"admin", "auditor", "designer"}
 STARTER_ROLES = {"intake_officer"}
+DESIGN_ROLES = {"admin", "designer"}
+PROCEDURE_READERS = DESIGN_ROLES | {"auditor"}
 
 st.set_page_config(page_title="OneStop", page_icon="🏛️", layout="wide")
 try:
@@ -48,6 +51,17 @@ else:
         st.Page(PAGES / "cases.py", title=_("Cases"), icon="🗂️"),
         st.Page(PAGES / "case.py", title=_("Case"), icon="📄"),
     ]
+    if roles & PROCEDURE_READERS:
+        pages += [
+            st.Page(STUDIO / "procedures.py", title=_("Procedures"), icon="📚"),
+            st.Page(STUDIO / "version.py", title=_("Version"), icon="🔖"),
+        ]
+    if roles & DESIGN_ROLES:
+        pages += [
+            st.Page(STUDIO / "upload.py", title=_("Upload a procedure"), icon="⬆️"),
+            st.Page(STUDIO / "builder.py", title=_("Builder"), icon="🧱"),
+            st.Page(STUDIO / "test_run.py", title=_("Test-run"), icon="🧪"),
+        ]
     if "admin" in roles:
         pages.append(st.Page(PAGES / "admin.py", title=_("Admin"), icon="⚙️"))
     with st.sidebar:

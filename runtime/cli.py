@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from designer.bpmn_generator import generate_package, manual_yaml
+from designer.package_writer import supplied_forms, write_package
 from designer.packages import find_packages, read_package
+from designer.procedure_spec import load_spec
 from designer.validation import has_errors, validate_package, validate_path
 from designer.version_diff import describe_diff, diff_packages
 from engine import SYSTEM_ACTOR, OneStop, Settings
@@ -193,6 +196,38 @@ def _procedures_validate(args: argparse.Namespace) -> int:
     return 1 if has_errors(findings) else 0
 
 
+def _procedures_build(args: argparse.Namespace) -> int:
+    """Generate a package from a procedure spec, write it and validate it; exit 1 on any error."""
+    path = Path(args.spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: {path} cannot be read: {exc}", file=sys.stderr)
+        return 1
+    spec, findings = load_spec(text, file=path.name)
+    _print_findings(findings, sys.stdout)
+    if spec is None:
+        print(f"{path}: the spec has errors; nothing was generated")
+        return 1
+    try:
+        files = generate_package(spec, forms=supplied_forms(spec, path.parent))
+        written = write_package(files, Path(args.out), as_zip=args.zip)
+    except ProcedureInvalid as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        _print_findings(exc.findings, sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {args.out} cannot be written: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {written}")
+    checked = validate_package(files, manual_text=manual_yaml(files.manual))
+    _print_findings(checked, sys.stdout)
+    errors = sum(f.severity == "error" for f in checked)
+    verdict = "can be published" if not errors else "cannot be published until the errors are fixed"
+    print(f"{written}: {errors} error(s), {len(checked) - errors} other finding(s) — {verdict}")
+    return 1 if errors else 0
+
+
 def _procedures_list(onestop: OneStop, _args: argparse.Namespace) -> int:
     versions = onestop.procedures.list_versions()
     if not versions:
@@ -350,6 +385,14 @@ def _parser() -> argparse.ArgumentParser:
     p_validate.add_argument(
         "--role", dest="roles", action="append", help="a role known in the directory (repeatable)"
     )
+    build_help = "generate a procedure package from a spec (YAML table of steps), then validate it"
+    p_build = procedures.add_parser("build", help=build_help, description=build_help)
+    p_build.set_defaults(offline_handler=_procedures_build)
+    p_build.add_argument("spec", metavar="SPEC.yaml")
+    p_build.add_argument(
+        "--out", required=True, metavar="DIR", help="folder to write (or zip file with --zip)"
+    )
+    p_build.add_argument("--zip", action="store_true", help="write a .zip instead of a folder")
     p_publish = command(procedures, "publish", _procedures_publish, "publish a version")
     p_publish.add_argument("code")
     p_publish.add_argument("version", type=int)

@@ -45,5 +45,6 @@ USERS: list[DemoUser] = [
     DemoUser("prasert", "Prasert (approver, Chiang Mai City)", (("approver", "TH.50.01"),), "th"),
     DemoUser("wichai", "Wichai (approver, San Sai)", (("approver", "TH.50.02"),), "th"),
     DemoUser("lan", "Lan (auditor, province)", (("auditor", PROVINCE),), "vi"),
+    DemoUser("dao", "Dao (process designer, province)", (("designer", PROVINCE),), "vi"),
     DemoUser("admin", "Administrator", (("admin", PROVINCE),), "en"),
 ]

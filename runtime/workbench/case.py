@@ -10,6 +10,7 @@ from designer.diagram import render_svg
 from engine.errors import OneStopError
 from engine.views import FieldChange
 from runtime.documents import draw_documents
+from runtime.event_labels import event_labels
 from runtime.i18n import format_date, format_datetime
 from runtime.services import get_onestop
 from runtime.sessions import current_locale, gettext, now, require_user
@@ -28,25 +29,7 @@ def describe_change(change: FieldChange) -> str:
     return f"{change.field}: {text(change.before)} → {text(change.after)}"
 
 
-EVENT_LABELS = {
-    "case_started": _("Case received"),
-    "task_ready": _("Step ready"),
-    "task_claimed": _("Step claimed"),
-    "task_released": _("Step released"),
-    "task_assigned": _("Step assigned"),
-    "task_completed": _("Step completed"),
-    "task_cancelled": _("Step withdrawn"),
-    "gateway_taken": _("Decision taken"),
-    "timer_set": _("Timer set"),
-    "timers_due": _("Timers due"),
-    "timer_fired": _("Timer fired"),
-    "message_received": _("Message received"),
-    "service_called": _("Service consulted"),
-    "event_reached": _("Event reached"),
-    "step_completed": _("Automatic step done"),
-    "case_completed": _("Case closed"),
-    "case_cancelled": _("Case cancelled"),
-}
+EVENT_LABELS = event_labels(_)
 user = require_user()
 onestop = get_onestop()
 locale = current_locale()

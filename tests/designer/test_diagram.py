@@ -270,6 +270,46 @@ def test_the_style_colours_states_differently_and_the_legend_shows_with_states()
     assert _svg(render_svg(PERMIT.read_bytes())).find(f".//{SVG}g[@class='legend']") is None
 
 
+def _badges(svg: etree._Element) -> dict[str, str]:
+    layer = next(g for g in svg.iter(f"{SVG}g") if g.get("class") == "badges")
+    return {
+        g.get("data-element-id") or "": "".join(_label(g))
+        for g in layer.iter(f"{SVG}g")
+        if g.get("data-element-id")
+    }
+
+
+def test_numbers_are_drawn_as_badges_on_their_elements_above_every_shape() -> None:
+    numbers = {"plan_review": 12, "site_visit": 3.25, "gw_decision": "2d 4h", "no_such_element": 5}
+    svg = _permit(numbers=numbers)
+    badges = _badges(svg)
+    assert badges == {"plan_review": "12", "site_visit": "3.2", "gw_decision": "2d 4h"}
+    groups = list(svg.iterchildren(f"{SVG}g"))
+    assert groups[-1].get("class") == "badges"  # drawn last, so nothing covers a badge
+    shape = next(
+        s
+        for s in parse_xml(PERMIT.read_bytes(), file="p").iter(f"{BPMNDI}BPMNShape")
+        if s.get("bpmnElement") == "plan_review"
+    )
+    bounds = shape.find(f"{DC}Bounds")
+    assert bounds is not None
+    badge_box = next(g for g in groups[-1].iter(f"{SVG}g") if g.get("data-element-id") == "plan_review")
+    rect = next(badge_box.iter(f"{SVG}rect"))
+    right = float(bounds.get("x") or 0) + float(bounds.get("width") or 0)
+    assert float(rect.get("x") or 0) < right < float(rect.get("x") or 0) + float(rect.get("width") or 0)
+
+
+def test_badge_values_that_are_not_finite_numbers_or_are_hostile_stay_harmless_text() -> None:
+    numbers = {"plan_review": float("nan"), "site_visit": "<script>alert(1)</script>", "approval": 1234567}
+    text = render_svg(PERMIT.read_bytes(), numbers=numbers)
+    assert "<script" not in text
+    badges = _badges(_svg(text))
+    assert badges["plan_review"] == "-"
+    assert badges["site_visit"] == "<script>aler"  # text, cut to 12 characters
+    assert badges["approval"] == "1,234,567"
+    assert "badges" not in render_svg(PERMIT.read_bytes())
+
+
 def test_an_unknown_state_is_refused() -> None:
     with pytest.raises(ValueError, match="check_completeness"):
         render_svg(PERMIT.read_bytes(), states={"check_completeness": "done"})  # type: ignore[dict-item]

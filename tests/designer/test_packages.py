@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from designer import package_archive
-from designer.packages import open_package, read_package
+from designer.packages import open_package, open_upload, read_package
 from designer.validation import validate_path
 from engine.errors import ProcedureInvalid
 from tests.conftest import PROCEDURES
@@ -120,3 +120,60 @@ def test_a_manual_of_nested_aliases_is_refused(tmp_path: Path) -> None:
     lines += [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}]" for n in range(1, 12)]
     (folder / "manual.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert "expands to more than" in _refusal(folder)[0][1]
+
+
+# --- uploads from a browser ----------------------------------------------------------------
+
+
+def _permit_uploads() -> list[tuple[str, bytes]]:
+    folder = PROCEDURES / "building_permit"
+    loose = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.is_file()]
+    return loose + [(p.name, p.read_bytes()) for p in sorted((folder / "forms").iterdir())]
+
+
+def test_loose_uploaded_files_make_the_same_package_as_the_folder() -> None:
+    uploaded = open_upload(_permit_uploads()).files
+    assert uploaded.sha256 == read_package(PROCEDURES / "building_permit").sha256
+
+
+def test_an_uploaded_zip_reads_like_its_folder(tmp_path: Path) -> None:
+    archive = tmp_path / "building_permit.zip"
+    _zip_folder(PROCEDURES / "building_permit", archive, "building_permit/")
+    uploaded = open_upload([("building_permit.zip", archive.read_bytes())]).files
+    assert uploaded.sha256 == read_package(PROCEDURES / "building_permit").sha256
+
+
+def test_a_bare_uploaded_bpmn_is_a_package_named_after_it() -> None:
+    data = (PROCEDURES / "building_permit" / "process.bpmn").read_bytes()
+    source = open_upload([("Road Works.bpmn", data)])
+    assert source.files.code == "road_works" and list(source.files.bpmn) == ["Road Works.bpmn"]
+
+
+@pytest.mark.parametrize(
+    ("uploads", "message"),
+    [
+        ([], "no file was uploaded"),
+        ([("../process.bpmn", b"<x/>")], "not a plain file name"),
+        ([("forms\\a.json", b"{}")], "not a plain file name"),
+        ([("p.zip", b"PK"), ("manual.yaml", b"code: p")], "uploaded with other files"),
+        ([("p.zip", b"not a zip")], "not a readable zip archive"),
+        ([("manual.yaml", b"code: p")], r"no \.bpmn file"),
+    ],
+)
+def test_refused_uploads_say_why(uploads: list[tuple[str, bytes]], message: str) -> None:
+    with pytest.raises(ProcedureInvalid, match=message) as refused:
+        open_upload(uploads)
+    assert refused.value.findings and refused.value.findings[0].severity == "error"
+
+
+def test_an_oversized_uploaded_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("designer.packages.MAX_FILE_BYTES", 10)
+    with pytest.raises(ProcedureInvalid, match=r"process\.bpmn is .* the limit is"):
+        open_upload([("process.bpmn", b"<definitions/>" * 2)])
+
+
+def test_a_written_archive_reads_back_as_the_same_package_and_is_reproducible() -> None:
+    package = read_package(PROCEDURES / "building_permit")
+    archive = package_archive.write_archive(package)
+    assert archive == package_archive.write_archive(package)
+    assert open_upload([("download.zip", archive)]).files == package

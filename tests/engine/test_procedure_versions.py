@@ -44,6 +44,19 @@ def test_retiring_the_only_published_version_stops_new_cases_but_not_running_one
     assert after.procedure_version == 1 and after.current_step != case.current_step
 
 
+def test_the_version_list_counts_the_cases_still_running_on_each_version(onestop: OneStop) -> None:
+    first = onestop.cases.start_case("somchai", "building_permit", "TH.50.01", T0)
+    onestop.cases.start_case("somchai", "building_permit", "TH.50.01", T0)
+    _second_version(onestop)
+    onestop.procedures.publish("admin", "building_permit", 2, LATER)
+    onestop.cases.start_case("somchai", "building_permit", "TH.50.01", LATER)
+    onestop.cases.cancel("somchai", first.dossier_code, "withdrawn by the applicant", LATER)
+
+    running = {v.version: v.running_cases for v in onestop.procedures.list_versions()}
+
+    assert running == {1: 1, 2: 1}
+
+
 def test_a_designer_may_retire_and_a_work_role_may_not(onestop: OneStop) -> None:
     onestop.directory.ensure_user(username="dara", display_name="Dara", grants=[("designer", "TH.50")])
 
