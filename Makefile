@@ -34,6 +34,7 @@ check: install
 bench: install
 	$(BIN)/python -m tests.benchmarks.engine_bench
 	$(BIN)/python -m tests.benchmarks.worklist_bench
+	$(BIN)/python -m tests.benchmarks.audit_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

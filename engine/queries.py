@@ -310,6 +310,15 @@ def log_access(
     )
 
 
+def visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
+    """The case ``dossier_code`` if ``principal`` may read it (see :meth:`Principal.sees_unit`).
+
+    Raises:
+        CaseNotFound: unknown, or not visible to ``principal`` (not told apart).
+    """
+    return _visible_case(session, principal, dossier_code)
+
+
 def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
     row = session.execute(
         select(Case, OrgUnit)

@@ -73,30 +73,45 @@ def replay(workflow: CaseWorkflow, commands: Sequence[RecordedCommand], registry
         IntegrityError: the first divergence, with its seq and element.
     """
     for recorded in commands:
-        if recorded.command.kind not in WORKFLOW_COMMANDS:
-            continue
-        calls = [
-            ServiceCall(
-                str(event.element_id),
-                str(payload_of(event).get("operation")),
-                dict(payload_of(event).get("params") or {}),
-                payload_of(event).get("result"),
-            )
-            for event in recorded.consequences
-            if event.kind == "service_called"
-        ]
-        workflow.use_ledger(ServiceLedger(registry, replaying=calls))
-        try:
-            produced = apply_recorded(workflow, recorded.command)
-        except IntegrityError:
-            raise
-        except OneStopError as exc:
-            raise IntegrityError(
-                f"replay of seq {recorded.command.seq} ({recorded.command.kind}) failed: {exc.message}",
-                seq=recorded.command.seq,
-            ) from exc
-        compare(produced, recorded.consequences)
+        replay_command(workflow, recorded, registry)
     workflow.use_ledger(ServiceLedger(registry))
+
+
+def replay_command(workflow: CaseWorkflow, recorded: RecordedCommand, registry: ConnectorRegistry) -> None:
+    """Re-apply one recorded command (a no-op for commands that leave the workflow alone).
+
+    The workflow is left holding a ledger that answers from the recorded service calls;
+    callers that go on to run live commands give it a fresh one.
+
+    Raises:
+        IntegrityError: the command fails now, or produces other events than recorded.
+    """
+    if recorded.command.kind not in WORKFLOW_COMMANDS:
+        return
+    calls = [
+        ServiceCall(
+            str(event.element_id),
+            str(payload_of(event).get("operation")),
+            dict(payload_of(event).get("params") or {}),
+            payload_of(event).get("result"),
+        )
+        for event in recorded.consequences
+        if event.kind == "service_called"
+    ]
+    workflow.use_ledger(ServiceLedger(registry, replaying=calls))
+    try:
+        produced = apply_recorded(workflow, recorded.command)
+    except IntegrityError:
+        raise
+    except OneStopError as exc:
+        raise IntegrityError(
+            f"replay of seq {recorded.command.seq} ({recorded.command.kind}) failed: {exc.message}",
+            seq=recorded.command.seq,
+            element_id=recorded.command.element_id,
+            expected=f"{recorded.command.kind} applies",
+            found=exc.message,
+        ) from exc
+    compare(produced, recorded.consequences, first_seq=recorded.command.seq + 1)
 
 
 def apply_recorded(workflow: CaseWorkflow, command: StoredEvent) -> list[EventDraft]:
@@ -116,8 +131,13 @@ def apply_recorded(workflow: CaseWorkflow, command: StoredEvent) -> list[EventDr
     raise IntegrityError(f"seq {command.seq}: unknown command kind '{command.kind}'", seq=command.seq)
 
 
-def compare(produced: Sequence[EventDraft], recorded: Sequence[StoredEvent]) -> None:
+def compare(
+    produced: Sequence[EventDraft], recorded: Sequence[StoredEvent], first_seq: int | None = None
+) -> None:
     """Raise at the first event where the engine and the record disagree.
+
+    ``first_seq`` is the seq the first consequence has (or would have): it lets an extra
+    event the record lacks be named by the seq it would have taken.
 
     Raises:
         IntegrityError: naming seq, element, expected and found.
@@ -129,7 +149,10 @@ def compare(produced: Sequence[EventDraft], recorded: Sequence[StoredEvent]) -> 
             assert mine is not None
             raise IntegrityError(
                 f"replay produced an extra event {mine.kind} at {mine.element_id} that was never recorded",
+                seq=None if first_seq is None else first_seq + index,
                 element_id=mine.element_id,
+                expected="nothing",
+                found=_describe((mine.kind, mine.element_id, _normal(mine.payload))),
             )
         expected = (theirs.kind, theirs.element_id, payload_of(theirs))
         found: tuple[Any, ...] | None = (mine.kind, mine.element_id, _normal(mine.payload)) if mine else None
@@ -139,6 +162,8 @@ def compare(produced: Sequence[EventDraft], recorded: Sequence[StoredEvent]) -> 
                 f"replay produced {_describe(found)}",
                 seq=theirs.seq,
                 element_id=theirs.element_id,
+                expected=_describe(expected),
+                found=_describe(found),
             )
 
 

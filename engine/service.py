@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from argon2 import PasswordHasher
 
+from engine.access_log import AccessLog
 from engine.accounts import Accounts
 from engine.administration import Administration
 from engine.attachments import AttachmentPolicy
 from engine.audit import verify_chains
+from engine.case_replay import CaseReplays
 from engine.cases import CaseService
+from engine.chain_checkpoints import is_checkpoint_due, take_checkpoint
 from engine.connectors import ConnectorRegistry, default_connectors
 from engine.directory import Directory
+from engine.directory_rules import SYSTEM_ACTOR
 from engine.federation import load_federation
 from engine.persistence.database import Database
 from engine.procedures import ProcedureCatalog, PublishCheck
+from engine.process_export import ProcessExports
 from engine.queries import CaseQueries
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
 from engine.task_details import TaskDetails
 from engine.trial_run import TrialRuns
-from engine.views import VerifyReport
+from engine.verification import Progress, Verifier
+from engine.views import CheckpointView, VerifyReport
 from engine.workflow_cache import WorkflowCache
 
 
 class OneStop:
-    """Everything the runtime needs: procedures, case commands, queries, audit.
+    """Everything the runtime needs: procedures, case commands, queries, audit, exports.
 
     Args:
         settings: configuration (database URL, sandbox bounds, snapshot interval).
@@ -62,6 +70,8 @@ class OneStop:
             AttachmentPolicy(max_bytes=int(settings.max_attachment_mb * 2**20)),
         )
         self.queries = CaseQueries(self.db)
+        self.replays = CaseReplays(self.db)
+        self.access_log = AccessLog(self.db)
         self.directory = Directory(self.db)
         self.federation = load_federation(self.db, settings.oidc_mapping)
         self.tasks = TaskDetails(self.db, self.procedures)
@@ -75,14 +85,60 @@ class OneStop:
         )
         self.administration = Administration(self.db, self.accounts)
         self.trials = TrialRuns(self.db, self.sandbox, self.connectors)
+        self.exports = ProcessExports(self.db, self.procedures)
 
     def upgrade(self) -> None:
         """Migrate the database to the newest schema."""
         self.db.upgrade()
 
-    def verify(self, dossier_code: str | None = None) -> VerifyReport:
-        """Check the hash chains (of one case, or all)."""
+    def verify(
+        self,
+        dossier_code: str | None = None,
+        *,
+        procedure: str | None = None,
+        progress: Progress | None = None,
+    ) -> VerifyReport:
+        """Verify one case, one procedure's cases, or all: hash chain, the newest signed
+        checkpoint, replay from the first event, snapshot and header (see
+        :mod:`engine.verification`). ``progress(done, total)`` is called after each case.
+
+        Raises:
+            CaseNotFound: ``dossier_code`` names no case.
+            ProcedureNotFound: ``procedure`` names no procedure.
+            ConfigurationError: the checkpoint key file exists but cannot be read.
+        """
+        verifier = Verifier(
+            self.db, self.procedures, self.sandbox, self.connectors, self.settings.checkpoint_key
+        )
+        return verifier.verify(dossier_code, procedure=procedure, progress=progress)
+
+    def verify_chains(self, dossier_code: str | None = None) -> VerifyReport:
+        """Check only the hash chains (of one case, or all), without replay.
+
+        Raises:
+            CaseNotFound: ``dossier_code`` names no case.
+        """
         return verify_chains(self.db, dossier_code)
+
+    def checkpoint(self, actor: str, now: datetime) -> CheckpointView:
+        """Record and sign every case's chain head with the key at ``checkpoint_key``.
+
+        Raises:
+            PermissionDenied: the actor is not the system, an auditor or an admin.
+            UserNotFound: no active user has that name.
+            ConfigurationError: the signing key cannot be read or created.
+        """
+        return take_checkpoint(self.db, self.settings.checkpoint_key, actor, now)
+
+    def checkpoint_if_due(self, now: datetime, every: timedelta) -> CheckpointView | None:
+        """Take a checkpoint as the system when the newest is older than ``every``.
+
+        Raises:
+            ConfigurationError: the signing key cannot be read or created.
+        """
+        if not is_checkpoint_due(self.db, now, every):
+            return None
+        return take_checkpoint(self.db, self.settings.checkpoint_key, SYSTEM_ACTOR, now)
 
     def close(self) -> None:
         self.db.dispose()

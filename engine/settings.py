@@ -33,6 +33,10 @@ class Settings(BaseSettings):
             grants (see :mod:`engine.claim_mapping`); unset: no OpenID Connect sign-in.
         local_sign_in: offer sign-in with a local user name and password.
         max_attachment_mb: the largest file a form accepts, in MiB.
+        checkpoint_key: PEM file of the Ed25519 key that signs chain checkpoints
+            (``ONESTOP_CHECKPOINT_KEY``); created, readable by its owner only, on first use.
+        checkpoint_every_minutes: ``onestop timers fire`` (the worker loop) also signs a
+            checkpoint when the newest is older than this; 0 turns that off.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -51,3 +55,5 @@ class Settings(BaseSettings):
     local_sign_in: bool = True
     max_attachment_mb: float = Field(default=10.0, gt=0, le=200)
     sql_echo: bool = False
+    checkpoint_key: Path = Field(default=DEFAULT_VAR_DIR / "checkpoint_key.pem")
+    checkpoint_every_minutes: float = Field(default=60.0, ge=0)

@@ -291,16 +291,49 @@ class TrialView(View):
 
 
 class ChainProblem(View):
+    """The first divergence found in one case's stored history (or in a checkpoint).
+
+    ``kind`` says which check failed: ``chain`` (hashes, numbering, header), ``replay``
+    (the engine does not produce what was recorded), ``snapshot`` (the stored workflow
+    state or the case header disagrees with the replayed events) or ``checkpoint`` (the
+    history no longer reaches a signed checkpoint, or a checkpoint's signature fails; then
+    ``checkpoint_id`` names it and ``dossier_code`` may be empty).
+    """
+
     dossier_code: str
     seq: int
     reason: str
+    kind: Literal["chain", "replay", "snapshot", "checkpoint"] = "chain"
+    element_id: str | None = None
+    expected: str | None = None
+    found: str | None = None
+    checkpoint_id: int | None = None
 
 
 class VerifyReport(View):
+    """What a verification run checked and every problem it found (one per case at most).
+
+    ``warnings`` are findings that do not fail verification, such as a checkpoint signed
+    with another key than the current one.
+    """
+
     cases_checked: int
     events_checked: int
     problems: tuple[ChainProblem, ...]
+    warnings: tuple[str, ...] = ()
+    checkpoint_id: int | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class CheckpointView(View):
+    """A signed record of every case's chain head at one instant."""
+
+    id: int
+    created_at: datetime
+    created_by: str
+    cases: int
+    digest: str
+    key_fingerprint: str

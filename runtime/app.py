@@ -20,10 +20,12 @@ from runtime.sessions import current_locale, gettext, now, roles_of, set_locale,
 # Streamlit into its older file-based navigation, which fights st.navigation.
 PAGES = Path(__file__).resolve().parent / "workbench"
 STUDIO = Path(__file__).resolve().parent / "studio"
+AUDIT = Path(__file__).resolve().parent / "audit"
 WORK_ROLES_EXCLUDED = {"admin", "auditor", "designer"}
 STARTER_ROLES = {"intake_officer"}
 DESIGN_ROLES = {"admin", "designer"}
 PROCEDURE_READERS = DESIGN_ROLES | {"auditor"}
+AUDIT_ROLES = {"admin", "auditor"}
 
 st.set_page_config(page_title="OneStop", page_icon="🏛️", layout="wide")
 try:
@@ -61,6 +63,12 @@ else:
             st.Page(STUDIO / "upload.py", title=_("Upload a procedure"), icon="⬆️"),
             st.Page(STUDIO / "builder.py", title=_("Builder"), icon="🧱"),
             st.Page(STUDIO / "test_run.py", title=_("Test-run"), icon="🧪"),
+        ]
+    if roles & AUDIT_ROLES:
+        pages += [
+            st.Page(AUDIT / "replay.py", title=_("Replay"), icon="⏯️"),
+            st.Page(AUDIT / "audit.py", title=_("Audit"), icon="🛡️"),
+            st.Page(AUDIT / "access_log.py", title=_("Access log"), icon="👁️"),
         ]
     if "admin" in roles:
         pages.append(st.Page(PAGES / "admin.py", title=_("Admin"), icon="⚙️"))

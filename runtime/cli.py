@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -307,16 +307,99 @@ def _timers_fire(onestop: OneStop, args: argparse.Namespace) -> int:
     for firing in fired:
         print(f"{firing.dossier_code}: fired {', '.join(firing.refs)}")
     print(f"{len(fired)} case(s) had due timers")
+    every = onestop.settings.checkpoint_every_minutes
+    taken = onestop.checkpoint_if_due(_now(args), timedelta(minutes=every)) if every > 0 else None
+    if taken is not None:
+        print(f"chain checkpoint {taken.id}: {taken.cases} case(s), digest {taken.digest}")
     return 0
 
 
 def _audit_verify(onestop: OneStop, args: argparse.Namespace) -> int:
-    report = onestop.verify(args.case)
-    for problem in report.problems:
-        print(f"FAIL {problem.dossier_code} seq {problem.seq}: {problem.reason}")
-    verdict = "ok" if report.ok else f"{len(report.problems)} case(s) do not verify"
+    if args.all and (args.case or args.procedure):
+        raise OneStopError("--all cannot be combined with --case or --procedure")
+    report = onestop.verify(args.case, procedure=args.procedure, progress=_progress_bar(sys.stderr))
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for p in report.problems:
+        where = f"checkpoint {p.checkpoint_id}" if not p.dossier_code else f"{p.dossier_code} seq {p.seq}"
+        element = f" [{p.element_id}]" if p.element_id else ""
+        diff = f": expected {p.expected}, found {p.found}" if p.expected or p.found else ""
+        print(f"FAIL {p.kind} {where}{element}: {p.reason}{diff}")
+    verdict = "ok" if report.ok else f"{len(report.problems)} problem(s)"
     print(f"checked {report.cases_checked} case(s), {report.events_checked} event(s): {verdict}")
     return 0 if report.ok else 1
+
+
+def _progress_bar(stream: Any, width: int = 30) -> Callable[[int, int], None]:
+    """A textual bar redrawn in place, at most once per percent (only for long runs)."""
+    shown = [-1]
+
+    def update(done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if total < 100 or percent == shown[0]:
+            return
+        shown[0] = percent
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} cases")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return update
+
+
+def _audit_checkpoint(onestop: OneStop, args: argparse.Namespace) -> int:
+    taken = onestop.checkpoint(args.actor, _now(args))
+    print(f"chain checkpoint {taken.id} of {taken.cases} case(s) at {taken.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    print(f"  digest {taken.digest}")
+    print(f"  key    {taken.key_fingerprint}")
+    return 0
+
+
+def _audit_access(onestop: OneStop, args: argparse.Namespace) -> int:
+    page = onestop.access_log.entries(args.actor, case=args.case, reader=args.reader, limit=args.limit)
+    for item in page.items:
+        fields = ", ".join(item.fields) or "-"
+        where = item.dossier_code or "-"
+        print(f"{item.at:%Y-%m-%d %H:%M} UTC  {item.actor}  {where}  [{fields}]  {item.purpose}")
+    print(f"{len(page.items)} of {page.total} read(s) of personal data")
+    return 0
+
+
+def _audit_export(onestop: OneStop, args: argparse.Namespace) -> int:
+    stream = onestop.exports.stream(
+        args.actor,
+        args.format,
+        args.procedure,
+        since=_date_arg(args.since, "--from"),
+        until=_date_arg(args.until, "--to"),
+        now=_now(args),
+        activities=args.activities,
+    )
+    try:
+        if args.out:
+            with Path(args.out).open("wb") as target:
+                target.writelines(stream)
+        else:
+            sys.stdout.buffer.writelines(stream)
+            sys.stdout.buffer.flush()
+    except OSError as exc:
+        raise OneStopError(f"{args.out or 'standard output'} cannot be written: {exc}") from exc
+    finally:
+        stream.close()
+    where = args.out or "standard output"
+    written = f"{stream.cases} case(s), {stream.events} event(s)"
+    print(f"wrote {written} as {args.format} to {where}", file=sys.stderr)
+    return 0
+
+
+def _date_arg(raw: str | None, option: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise OneStopError(f"{option} {raw!r} is not a date (YYYY-MM-DD)") from exc
 
 
 # -- output -----------------------------------------------------------------------------
@@ -449,8 +532,30 @@ def _parser() -> argparse.ArgumentParser:
     command(timers, "fire", _timers_fire, "fire every timer due now (or at --now)")
 
     audit = group("audit", "audit")
-    a_verify = command(audit, "verify", _audit_verify, "check every case's hash chain")
+    verify_help = (
+        "verify hash chains, replay every case from its first event, check snapshots and checkpoints"
+    )
+    a_verify = command(audit, "verify", _audit_verify, verify_help)
     a_verify.add_argument("--case", help="only this dossier code")
+    a_export = command(audit, "export", _audit_export, "export case histories for process mining")
+    a_export.add_argument("--format", required=True, choices=["xes", "csv", "ocel"])
+    a_export.add_argument("--procedure", required=True, help="procedure code")
+    a_export.add_argument("--from", dest="since", metavar="DATE", help="first receipt day (YYYY-MM-DD)")
+    a_export.add_argument("--to", dest="until", metavar="DATE", help="last receipt day (YYYY-MM-DD)")
+    a_export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    a_export.add_argument(
+        "--activities", choices=["all", "tasks"], default="all", help="every event, or task completions only"
+    )
+    a_export.add_argument("--as", dest="actor", default="system")
+    a_verify.add_argument("--procedure", help="only cases of this procedure code")
+    a_verify.add_argument("--all", action="store_true", help="every case (the default)")
+    a_check = command(audit, "checkpoint", _audit_checkpoint, "sign a checkpoint of every case's chain head")
+    a_check.add_argument("--as", dest="actor", default=SYSTEM_ACTOR)
+    a_access = command(audit, "access", _audit_access, "list who read which case's personal data, and why")
+    a_access.add_argument("--case", help="only reads of this dossier code")
+    a_access.add_argument("--reader", help="only reads by this user")
+    a_access.add_argument("--limit", type=int, default=200, help="at most this many rows, newest first")
+    a_access.add_argument("--as", dest="actor", default=SYSTEM_ACTOR)
     return parser
 
 

@@ -41,7 +41,9 @@ def sign_in(user: UserView) -> None:
 
 def sign_out() -> None:
     for key in [
-        k for k in st.session_state if str(k).startswith(("auth.", "task.", "work.", "case.", "studio."))
+        k
+        for k in st.session_state
+        if str(k).startswith(("auth.", "task.", "work.", "case.", "studio.", "audit."))
     ]:
         del st.session_state[key]
 

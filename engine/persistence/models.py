@@ -303,3 +303,22 @@ class AccessLogEntry(Base):
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed as such (for prebuilt Core statements)."""
     return cast(Table, model.__table__)
+
+
+class ChainCheckpoint(Base):
+    """A signed record of every case's chain head (``heads``: JSON ``{code: [seq, hash]}``).
+
+    Kept as one JSON document per checkpoint: it is written and read whole, and a child
+    row per case would cost an insert per case on every checkpoint.
+    """
+
+    __tablename__ = "chain_checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    cases: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    heads: Mapped[str] = mapped_column(Text, deferred=True)
+    signature: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(String(200))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.benchmarks import engine_bench, worklist_bench
+from tests.benchmarks import audit_bench, engine_bench, worklist_bench
 
 
 def test_the_engine_benchmark_builds_its_database(tmp_path: Path) -> None:
@@ -22,5 +22,17 @@ def test_the_worklist_benchmark_receives_cases_and_measures_them(tmp_path: Path)
     try:
         codes = worklist_bench.receive(onestop, 4, 0)
         assert worklist_bench.measure(onestop, codes, repeat=2) >= 0
+    finally:
+        onestop.close()
+
+
+def test_the_audit_benchmark_copies_cases_that_verify(tmp_path: Path) -> None:
+    onestop = audit_bench.open_database(tmp_path / "audit.db")
+    try:
+        assert audit_bench.build(onestop, 20) == 20
+        onestop.checkpoint("system", audit_bench.T0)
+        report = onestop.verify()
+        assert report.ok, report.problems
+        assert report.cases_checked == 20
     finally:
         onestop.close()
