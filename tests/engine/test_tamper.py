@@ -9,7 +9,6 @@ doctored snapshot, by comparing it with the replayed workflow.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from engine import OneStop
 from engine.event_chain import GENESIS, canonical_json, event_hash
 from engine.views import VerifyReport
 from tests.conftest import PROCEDURES, T0, make_onestop
-from tests.engine.test_verification import _issued
 from tests.procedures.driver import CaseDriver
+from tests.procedures.permit_paths import drive, issued
 from tests.procedures.test_building_permit import APPROVE, COMPLETE, PLAN_OK, SITE
 
 FIELDS = {
@@ -156,13 +155,6 @@ def _rechain(connection: Connection, code: str) -> None:
     )
 
 
-def _drive(onestop: OneStop, path: Callable[[CaseDriver], None]) -> str:
-    driver = CaseDriver(onestop, T0, reload_each_step=False)
-    driver.start("building_permit")
-    path(driver)
-    return driver.code
-
-
 def _intake_done(d: CaseDriver) -> None:
     d.complete("check_completeness", COMPLETE)
 
@@ -172,7 +164,7 @@ def _named(report: VerifyReport) -> list[tuple[str, int, str]]:
 
 
 def test_an_edited_payload_is_named_by_the_chain(onestop: OneStop) -> None:
-    code = _drive(onestop, _issued)
+    code = drive(onestop, issued)
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         connection.execute(
@@ -185,8 +177,8 @@ def test_an_edited_payload_is_named_by_the_chain(onestop: OneStop) -> None:
 
 
 def test_a_forged_approval_with_recomputed_hashes_fails_replay(onestop: OneStop) -> None:
-    code = _drive(onestop, _intake_done)
-    honest = _drive(onestop, _issued)
+    code = drive(onestop, _intake_done)
+    honest = drive(onestop, issued)
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         connection.execute(
@@ -210,7 +202,7 @@ def test_a_forged_approval_with_recomputed_hashes_fails_replay(onestop: OneStop)
 def test_changed_decision_data_with_recomputed_hashes_fails_replay_where_the_path_forks(
     onestop: OneStop,
 ) -> None:
-    code = _drive(onestop, _issued)
+    code = drive(onestop, issued)
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         refused = {"data": {"decision": "refuse", "reasons": "Green zone."}, "ref": "approval#1"}
@@ -230,7 +222,7 @@ def test_changed_decision_data_with_recomputed_hashes_fails_replay_where_the_pat
 
 
 def test_reordered_events_with_recomputed_hashes_fail_replay(onestop: OneStop) -> None:
-    code = _drive(onestop, _issued)
+    code = drive(onestop, issued)
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         case_id = _case_id(connection, code)
@@ -256,7 +248,7 @@ def test_reordered_events_with_recomputed_hashes_fail_replay(onestop: OneStop) -
 
 
 def test_a_truncated_tail_with_a_fixed_header_is_caught_only_by_the_checkpoint(onestop: OneStop) -> None:
-    code = _drive(onestop, _issued)
+    code = drive(onestop, issued)
     onestop.checkpoint("lan", T0 + timedelta(days=40))
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
@@ -281,7 +273,7 @@ def test_a_snapshot_that_no_longer_matches_its_events_is_named(database_url: str
         onestop.procedures.import_package(
             "admin", read_package(PROCEDURES / "building_permit"), T0, publish=True
         )
-        code = _drive(onestop, _intake_done)
+        code = drive(onestop, _intake_done)
         with onestop.db.engine.begin() as connection:
             case_id = _case_id(connection, code)
             stored, seq = connection.execute(
@@ -304,7 +296,7 @@ def test_a_snapshot_that_no_longer_matches_its_events_is_named(database_url: str
 
 
 def test_an_older_copy_of_the_event_table_is_caught_by_the_checkpoint(onestop: OneStop) -> None:
-    codes = [_drive(onestop, _intake_done) for _ in range(3)]
+    codes = [drive(onestop, _intake_done) for _ in range(3)]
     with onestop.db.engine.begin() as connection:
         old_events = connection.execute(text(f"SELECT {EVENT_COLUMNS} FROM case_events")).mappings().all()
         old_headers = connection.execute(text(f"SELECT id, {HEADER_COLUMNS} FROM cases")).mappings().all()
@@ -334,7 +326,7 @@ def test_an_older_copy_of_the_event_table_is_caught_by_the_checkpoint(onestop: O
 def test_a_checkpoint_with_a_bad_signature_is_a_problem_and_the_one_before_is_used(
     onestop: OneStop,
 ) -> None:
-    code = _drive(onestop, _intake_done)
+    code = drive(onestop, _intake_done)
     first = onestop.checkpoint("system", T0)
     second = onestop.checkpoint("system", T0 + timedelta(hours=1))
     with onestop.db.engine.begin() as connection:
@@ -353,7 +345,7 @@ def test_a_checkpoint_with_a_bad_signature_is_a_problem_and_the_one_before_is_us
 
 
 def test_checkpoint_heads_edited_to_match_a_truncation_are_caught(onestop: OneStop) -> None:
-    code = _drive(onestop, _intake_done)
+    code = drive(onestop, _intake_done)
     taken = onestop.checkpoint("system", T0)
     with onestop.db.engine.begin() as connection:
         connection.execute(
