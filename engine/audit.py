@@ -17,27 +17,16 @@ from sqlalchemy import select
 
 from engine.errors import CaseNotFound
 from engine.event_chain import GENESIS, event_hash
+from engine.event_store import StoredEvent
 from engine.persistence.database import Database
 from engine.persistence.models import Case
 from engine.queries import case_events
 from engine.views import ChainProblem, VerifyReport
 
 
-class HashedEvent(Protocol):
+class HashedEvent(StoredEvent, Protocol):
     """An event row with its place in the chain (an ORM row or a :class:`ChainedEvent`)."""
 
-    @property
-    def seq(self) -> int: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def element_id(self) -> str | None: ...
-    @property
-    def payload(self) -> str: ...
     @property
     def prev_hash(self) -> str: ...
     @property

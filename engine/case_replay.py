@@ -12,16 +12,12 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.authorization import load_principal
 from engine.case_diagram import ElementState, procedure_bpmn
-from engine.case_timeline import build_timeline
 from engine.event_store import StoredEvent, payload_of
 from engine.persistence.database import Database
-from engine.persistence.models import WorkItem
 from engine.persistence.prepared import Tx
-from engine.queries import PersonalDataRules, case_events, case_view, log_access, visible_case
+from engine.queries import case_events, case_view, read_timeline, visible_case
 from engine.views import CaseView, FieldChange, TimelineEntry, View
 
 # Events whose element the case has passed through (as the case page's diagram counts them).
@@ -89,28 +85,15 @@ class CaseReplays:
         with (self.db.write if reason else self.db.read)() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
             case = visible_case(session, principal, dossier_code)
-            rules = PersonalDataRules.of(session, case)
-            names = session.execute(
-                select(WorkItem.element_id, WorkItem.name).where(WorkItem.case_id == case.id)
-            ).all()
             events = case_events(session, case.id)
-            entries, revealed = build_timeline(
-                events,
-                step_names={element: name for element, name in names},
-                personal=rules.personal,
-                reveal=bool(reason) and rules.needed_by(principal),
-            )
-            if revealed:
-                log_access(session, now, principal.username, case.id, revealed, reason)
+            entries, masked = read_timeline(session, principal, case, events, now, reason)
             file, text = procedure_bpmn(session, case.procedure_version_id)
-            frames = tuple(replay_frames(entries, states_after_each(events)))
-            masked = {c.field for entry in entries for c in entry.changes if c.masked}
             return CaseReplayView(
                 case=case_view(session, case),
                 file=file,
                 bpmn=text,
-                frames=frames,
-                masked_fields=tuple(sorted(masked)),
+                frames=tuple(replay_frames(entries, states_after_each(events))),
+                masked_fields=masked,
             )
 
 

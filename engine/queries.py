@@ -41,6 +41,7 @@ from engine.views import (
     CaseDataView,
     CaseView,
     EventView,
+    TimelineEntry,
     TimelineView,
     WorkItemView,
 )
@@ -62,7 +63,7 @@ class CaseQueries:
         """
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             return case_view(session, case)
 
     def work_for(self, actor: str, include_claimed_by_others: bool = True) -> list[WorkItemView]:
@@ -132,7 +133,7 @@ class CaseQueries:
         """
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             if not principal.sees_every_case:
                 raise PermissionDenied(
                     "the recorded events of a case are for auditors; read its history instead"
@@ -164,7 +165,7 @@ class CaseQueries:
         """
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             file, text = procedure_bpmn(session, case.procedure_version_id)
             return CaseDiagramView(
                 dossier_code=case.dossier_code,
@@ -186,7 +187,7 @@ class CaseQueries:
             raise PermissionDenied("say why you read this case's personal data (purpose)")
         with self.db.write() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             data = data_from_events(case_events(session, case.id))
             rules = PersonalDataRules.of(session, case)
             shown, masked = visible_data(data, principal, rules.unit_path, rules.manual, rules.starter)
@@ -205,24 +206,11 @@ class CaseQueries:
         asked = bool(purpose.strip())
         with (self.db.write if asked else self.db.read)() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
-            rules = PersonalDataRules.of(session, case)
-            names = session.execute(
-                select(WorkItem.element_id, WorkItem.name).where(WorkItem.case_id == case.id)
-            ).all()
-            reveal = asked and rules.needed_by(principal)
-            entries, revealed = build_timeline(
-                case_events(session, case.id),
-                step_names={element: name for element, name in names},
-                personal=rules.personal,
-                reveal=reveal,
+            case = visible_case(session, principal, dossier_code)
+            entries, masked = read_timeline(
+                session, principal, case, case_events(session, case.id), now, purpose
             )
-            if revealed:
-                log_access(session, now, principal.username, case.id, revealed, purpose.strip())
-            masked = {c.field for entry in entries for c in entry.changes if c.masked}
-            return TimelineView(
-                dossier_code=case.dossier_code, entries=tuple(entries), masked_fields=tuple(sorted(masked))
-            )
+            return TimelineView(dossier_code=case.dossier_code, entries=tuple(entries), masked_fields=masked)
 
     def documents(self, actor: str, dossier_code: str) -> list[AttachmentView]:
         """The case's documents (names, types, sizes; no content, so nothing is logged).
@@ -232,7 +220,7 @@ class CaseQueries:
         """
         with self.db.read() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             access = PersonalDataRules.of(session, case).documents(principal, case_events(session, case.id))
             return list_documents(session, case.id, access)
 
@@ -251,7 +239,7 @@ class CaseQueries:
             raise PermissionDenied("say why you open this document (purpose)")
         with self.db.write() as session:
             principal = load_principal(Tx.of(session.connection()), actor)
-            case = _visible_case(session, principal, dossier_code)
+            case = visible_case(session, principal, dossier_code)
             access = PersonalDataRules.of(session, case).documents(principal, case_events(session, case.id))
             found = open_document(session, case.id, case.dossier_code, attachment_id, access)
             label = f"document {found.attachment.id} ({found.attachment.filename})"
@@ -272,7 +260,7 @@ class PersonalDataRules:
         manual = session.scalar(
             select(ProcedureVersion.manual).where(ProcedureVersion.id == case.procedure_version_id)
         )
-        unit = session.get(OrgUnit, case.org_unit_id)  # loaded by _visible_case: no query
+        unit = session.get(OrgUnit, case.org_unit_id)  # loaded by visible_case: no query
         assert unit is not None
         return cls.from_manual(unit.path, manual or {})
 
@@ -316,10 +304,6 @@ def visible_case(session: Session, principal: Principal, dossier_code: str) -> C
     Raises:
         CaseNotFound: unknown, or not visible to ``principal`` (not told apart).
     """
-    return _visible_case(session, principal, dossier_code)
-
-
-def _visible_case(session: Session, principal: Principal, dossier_code: str) -> Case:
     row = session.execute(
         select(Case, OrgUnit)
         .join(OrgUnit, OrgUnit.id == Case.org_unit_id)
@@ -330,6 +314,36 @@ def _visible_case(session: Session, principal: Principal, dossier_code: str) -> 
         if principal.sees_unit(unit.path):
             return case
     raise CaseNotFound(f"no case with dossier code '{dossier_code}' that you may see", case=dossier_code)
+
+
+def read_timeline(
+    session: Session,
+    principal: Principal,
+    case: Case,
+    events: Iterable[CaseEvent],
+    now: datetime,
+    purpose: str | None,
+) -> tuple[list[TimelineEntry], tuple[str, ...]]:
+    """The case's history entries as ``principal`` may see them, and the fields masked in them.
+
+    Personal values are shown only when a purpose is given and the principal's role needs
+    them; values so shown are written to the access log with the purpose.
+    """
+    reason = (purpose or "").strip()
+    rules = PersonalDataRules.of(session, case)
+    names = session.execute(
+        select(WorkItem.element_id, WorkItem.name).where(WorkItem.case_id == case.id)
+    ).all()
+    entries, revealed = build_timeline(
+        events,
+        step_names={element: name for element, name in names},
+        personal=rules.personal,
+        reveal=bool(reason) and rules.needed_by(principal),
+    )
+    if revealed:
+        log_access(session, now, principal.username, case.id, revealed, reason)
+    masked = {c.field for entry in entries for c in entry.changes if c.masked}
+    return entries, tuple(sorted(masked))
 
 
 def case_view(session: Session, case: Case) -> CaseView:
