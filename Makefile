@@ -19,7 +19,13 @@ seed: install
 	$(BIN)/onestop db upgrade
 	$(BIN)/onestop seed-demo
 
+# The worker (timers, notifications, checkpoints) runs beside Streamlit and stops with it.
 run: seed
+	@mkdir -p var
+	@$(BIN)/onestop worker >> var/worker.log 2>&1 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "worker running (pid $$worker), log in var/worker.log"; \
 	$(BIN)/streamlit run runtime/app.py --server.address localhost --server.headless true --browser.gatherUsageStats false
 
 test: install
@@ -35,6 +41,7 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.engine_bench
 	$(BIN)/python -m tests.benchmarks.worklist_bench
 	$(BIN)/python -m tests.benchmarks.audit_bench
+	$(BIN)/python -m tests.benchmarks.sla_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,17 @@ from typing import Final, Literal, get_args
 from lxml import etree
 
 from designer.diagram_canvas import SVG_NS, Box, Point, Sketch, num
-from designer.diagram_shapes import EVENTS, FLOWS, SUBPROCESSES, Edge, Node, category, draw_edge, draw_node
+from designer.diagram_shapes import (
+    EVENTS,
+    FLOWS,
+    SUBPROCESSES,
+    Edge,
+    Node,
+    category,
+    draw_edge,
+    draw_node,
+    tint,
+)
 from engine.errors import DiagramUnavailable
 from engine.xml_safety import parse_xml
 
@@ -61,6 +71,7 @@ def render_svg(
     states: Mapping[str, ElementState] | None = None,
     numbers: Mapping[str, float | int | str] | None = None,
     title: str | None = None,
+    heat: Mapping[str, float] | None = None,
 ) -> str:
     """Draw a BPMN file as an SVG document, coloured by how far a case got.
 
@@ -78,6 +89,9 @@ def render_svg(
             the shape's top right corner; numbers are shown with at most one decimal, text
             as given (shortened to 12 characters). Ids without a drawn shape are ignored.
         title: accessible title of the drawing; defaults to one naming ``file``.
+        heat: a share from 0 to 1 per BPMN element id (e.g. a step's median duration over
+            the slowest one); each listed activity is filled from pale yellow (0) to red
+            (1). Values outside 0..1 are clamped, other ids and non-activities ignored.
 
     Returns:
         An ``<svg>`` element as text (no XML declaration), ``width="100%"`` with a
@@ -123,6 +137,8 @@ def render_svg(
         group = _group(sketch, root, element_id, item.kind, item.name, state)
         if isinstance(item, Node):
             draw_node(sketch, group, item)
+            if heat and element_id in heat and category(item.kind) in ("task", "subprocess"):
+                tint(group, heat[element_id])
         else:
             draw_edge(sketch, group, item)
     if numbers:

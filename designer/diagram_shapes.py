@@ -14,7 +14,7 @@ from typing import Final
 
 from lxml import etree
 
-from designer.diagram_canvas import FONT_SIZE, LINE_HEIGHT, Box, Point, Sketch, num, wrap
+from designer.diagram_canvas import FONT_SIZE, LINE_HEIGHT, SVG_NS, Box, Point, Sketch, num, wrap
 
 _BAND: Final = 30.0  # width of the name band of pools and lanes
 
@@ -378,3 +378,23 @@ def _label_in(sketch: Sketch, group: etree._Element, name: str, box: Box, *, min
     # Label bounds were sized for the modeler's font: allow some slack rather than break words.
     lines = wrap(name, max(box.w * 1.2, 50), max(min_lines, int(box.h / LINE_HEIGHT) + 1))
     sketch.text(group, lines, box.cx, box.y + FONT_SIZE)
+
+
+_COOL: Final = (0xFF, 0xF8, 0xC5)  # pale yellow
+_HOT: Final = (0xD9, 0x30, 0x25)  # red
+
+
+def heat_colour(share: float) -> str:
+    """The fill for a heat share: pale yellow at 0 to red at 1 (clamped; NaN counts as 0)."""
+    share = min(1.0, max(0.0, share)) if math.isfinite(share) else 0.0
+    red, green, blue = (round(c + (h - c) * share) for c, h in zip(_COOL, _HOT, strict=True))
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def tint(group: etree._Element, share: float) -> None:
+    """Fill the outline of an activity drawn into ``group`` with its heat colour (an
+    inline style, so it wins over the state colours of the stylesheet)."""
+    for shape in group.iterchildren(f"{{{SVG_NS}}}rect"):
+        if "shape" in (shape.get("class") or "").split():
+            shape.set("style", f"fill:{heat_colour(share)}")
+            return

@@ -31,9 +31,17 @@ class _Part(BaseModel):
 
 
 class TimeLimit(_Part):
-    value: int = Field(gt=0, description="How many days the law allows from receipt to result")
+    value: int = Field(ge=0, le=3650, description="Days the law allows from receipt to result (0: same day)")
     unit: Literal["days"] = "days"
     day_type: Literal["calendar", "working"] | None = None
+    cutoff: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Receipts after this local time (HH:MM) count from the next working day",
+    )
+    max_extensions: int | None = Field(
+        default=None, ge=0, le=10, description="How often the law allows an extension"
+    )
 
 
 class Step(_Part):

@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, update
 
 from engine.directory import unknown_unit
-from engine.persistence.models import Case, OrgUnit, WorkItem, table_of
+from engine.persistence.models import Case, OrgUnit, Timer, WorkItem, table_of
 from engine.persistence.prepared import Prepared, Tx
 
 CASES = table_of(Case)
 ITEMS = table_of(WorkItem)
 UNITS = table_of(OrgUnit)
+TIMERS = table_of(Timer)
 
 
 @dataclass
@@ -44,6 +45,11 @@ class CaseRecord:
     last_hash: str
     snapshot_seq: int
     commands_since_snapshot: int
+    due_date: date | None = None
+    due_at: datetime | None = None
+    paused_at: datetime | None = None
+    pause_kind: str | None = None
+    paused_days: int = 0
     snapshot: str | None = None
 
 
@@ -53,6 +59,7 @@ class UnitRecord:
     code: str
     path: str
     timezone: str
+    country: str
 
 
 @dataclass
@@ -89,10 +96,22 @@ _MUTABLE = [
     "last_hash",
     "snapshot_seq",
     "commands_since_snapshot",
+    "due_date",
+    "due_at",
+    "paused_at",
+    "pause_kind",
+    "paused_days",
 ]
 
+_UNIT_COLUMNS = (
+    UNITS.c.code.label("unit_code"),
+    UNITS.c.path.label("unit_path"),
+    UNITS.c.country.label("unit_country"),
+    UNITS.c.timezone.label("unit_zone"),
+)
+
 _ITEM_WITH_CASE = (
-    select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"), *_ITEM_COLUMNS)
+    select(*_CASE_COLUMNS, *_UNIT_COLUMNS, *_ITEM_COLUMNS)
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
     .join(ITEMS, ITEMS.c.case_id == CASES.c.id)
     .where(ITEMS.c.id == bindparam("item_id"))
@@ -100,10 +119,27 @@ _ITEM_WITH_CASE = (
 _BY_ITEM = Prepared(_ITEM_WITH_CASE.with_for_update(of=CASES))
 _READ_BY_ITEM = Prepared(_ITEM_WITH_CASE)
 _BY_CODE = Prepared(
-    select(*_CASE_COLUMNS, UNITS.c.code.label("unit_code"), UNITS.c.path.label("unit_path"))
+    select(*_CASE_COLUMNS, *_UNIT_COLUMNS)
     .join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
     .where(CASES.c.dossier_code == bindparam("code"))
     .with_for_update(of=CASES)
+)
+# The next running case with a timer due before ``now``, by case id after ``after``; a case
+# another worker holds is skipped (PostgreSQL), so several workers share the due timers.
+_CLAIM_DUE = Prepared(
+    select(*_CASE_COLUMNS, *_UNIT_COLUMNS)
+    .select_from(
+        TIMERS.join(CASES, CASES.c.id == TIMERS.c.case_id).join(UNITS, UNITS.c.id == CASES.c.org_unit_id)
+    )
+    .where(TIMERS.c.due_at < bindparam("now"), CASES.c.status == "running", CASES.c.id > bindparam("after"))
+    .order_by(CASES.c.id)
+    .limit(1)
+    .with_for_update(of=CASES, skip_locked=True)
+)
+_DUE_REFS = Prepared(
+    select(TIMERS.c.ref)
+    .where(TIMERS.c.case_id == bindparam("case_id"), TIMERS.c.due_at < bindparam("now"))
+    .order_by(TIMERS.c.ref)
 )
 _SAVE_CASE = Prepared(
     update(CASES)
@@ -130,7 +166,9 @@ _OPEN_ITEMS = Prepared(
     .order_by(ITEMS.c.id)
 )
 _UNIT = Prepared(
-    select(UNITS.c.id, UNITS.c.code, UNITS.c.path, UNITS.c.timezone).where(UNITS.c.code == bindparam("code"))
+    select(UNITS.c.id, UNITS.c.code, UNITS.c.path, UNITS.c.timezone, UNITS.c.country).where(
+        UNITS.c.code == bindparam("code")
+    )
 )
 
 
@@ -140,6 +178,8 @@ class LockedCase:
     unit_code: str
     unit_path: str
     item: ItemRecord | None
+    unit_country: str = "TH"
+    unit_zone: str = "Asia/Bangkok"
 
 
 def lock_by_item(tx: Tx, item_id: int, *, lock: bool = True) -> LockedCase | None:
@@ -148,7 +188,7 @@ def lock_by_item(tx: Tx, item_id: int, *, lock: bool = True) -> LockedCase | Non
     row = (_BY_ITEM if lock else _READ_BY_ITEM).first(tx, {"item_id": item_id})
     if row is None:
         return None
-    return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row))
+    return LockedCase(_case(row), row["unit_code"], row["unit_path"], _item(row), *_unit_place(row))
 
 
 def lock_by_code(tx: Tx, dossier_code: str) -> LockedCase | None:
@@ -156,7 +196,29 @@ def lock_by_code(tx: Tx, dossier_code: str) -> LockedCase | None:
     row = _BY_CODE.first(tx, {"code": dossier_code})
     if row is None:
         return None
-    return LockedCase(_case(row), row["unit_code"], row["unit_path"], None)
+    return LockedCase(_case(row), row["unit_code"], row["unit_path"], None, *_unit_place(row))
+
+
+def claim_due_case(tx: Tx, now: datetime, after: int) -> LockedCase | None:
+    """Lock the next running case (by id, above ``after``) with a timer due before ``now``.
+
+    Due means strictly before ``now``, as SpiffWorkflow fires a timer only once its instant
+    has passed. On PostgreSQL a case locked by another transaction is skipped
+    (``FOR UPDATE SKIP LOCKED``), so workers never wait on each other or fire a timer twice.
+    """
+    row = _CLAIM_DUE.first(tx, {"now": now, "after": after})
+    if row is None:
+        return None
+    return LockedCase(_case(row), row["unit_code"], row["unit_path"], None, *_unit_place(row))
+
+
+def due_timer_refs(tx: Tx, case_id: int, now: datetime) -> list[str]:
+    """Refs of the case's timers due before ``now``, read under the case's lock."""
+    return [str(row["ref"]) for row in _DUE_REFS.rows(tx, {"case_id": case_id, "now": now})]
+
+
+def _unit_place(row: dict[str, Any]) -> tuple[str, str]:
+    return str(row["unit_country"]), str(row["unit_zone"])
 
 
 def find_unit(tx: Tx, code: str) -> UnitRecord:

@@ -28,6 +28,9 @@ def case_view_of(
         updated_at=stored_instant(case.updated_at),
         version=case.version,
         open_items=tuple(work_item_view(item, case, procedure_code, unit_code) for item in items),
+        due_date=case.due_date,
+        due_at=stored_instant(case.due_at) if case.due_at else None,
+        paused_since=stored_instant(case.paused_at) if case.paused_at else None,
     )
 
 

@@ -41,6 +41,7 @@ from engine.errors import (
 )
 from engine.sandbox import Sandbox
 from engine.script_engine import SandboxedScriptEngine, find_script_error
+from engine.sla_clock import CalendarSource, CaseClock, running_under
 from engine.snapshots import dump_workflow, load_workflow
 from engine.specs import CompiledProcedure
 
@@ -87,6 +88,16 @@ def _is_timer(spec: Any) -> bool:
     return any(isinstance(d, TimerEventDefinition) for d in _definitions(spec))
 
 
+def _due_of(task: Task) -> str | None:
+    """When a waiting timer fires next: a date or duration timer keeps an ISO instant, a
+    cycle timer a record of its cycles and next instant."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        upcoming = value.get("next") if value.get("cycles") != 0 else None
+        return str(upcoming) if upcoming else None
+    return str(value) if value else None
+
+
 class CaseWorkflow:
     """One case's BpmnWorkflow plus deterministic task naming and service recording."""
 
@@ -106,8 +117,12 @@ class CaseWorkflow:
         self.refs: dict[str, str] = refs or {}  # task uuid -> ref, for tasks we have named
         self.occurrences: dict[str, int] = occurrences or {}
         self._ledger = ledger
-        # Timer refs last written to the timers table; None until known (after a restore).
-        self.synced_timers: frozenset[str] | None = None
+        # Timers (ref, due) last written to the timers table; None until known (after a restore).
+        self.synced_timers: frozenset[tuple[str, str]] | None = None
+        # The legal clock of the running command, and where recorded calendar revisions are
+        # looked up again (see engine.sla_clock).
+        self.clock: CaseClock | None = None
+        self.calendars: CalendarSource | None = None
         self.workflow.script_engine = SandboxedScriptEngine(sandbox, services=self)
 
     # -- construction -------------------------------------------------------------------
@@ -237,10 +252,10 @@ class CaseWorkflow:
         for task in self._waiting_tasks():
             if not _is_timer(task.task_spec):
                 continue
-            due = task.internal_data.get("event_value")
+            due = _due_of(task)
             ref = self.refs.get(str(task.id))
             if due and ref:
-                timers.append(PendingTimer(ref=ref, element_id=task.task_spec.bpmn_id, due_at=str(due)))
+                timers.append(PendingTimer(ref=ref, element_id=task.task_spec.bpmn_id, due_at=due))
         return timers
 
     def waiting_messages(self) -> set[str]:
@@ -298,7 +313,7 @@ class CaseWorkflow:
     def _step(self, now: datetime, action: Callable[[], Any], run_engine: bool = True) -> list[EventDraft]:
         before = {task.id: task.state for task in self._all_tasks()}
         try:
-            with deterministic(now, self.ids):
+            with deterministic(now, self.ids), running_under(self.clock):
                 action()
                 if run_engine:
                     self.workflow.do_engine_steps()
@@ -369,8 +384,7 @@ class CaseWorkflow:
             )
         if state == TaskState.WAITING and _is_timer(spec):
             ref = self._name(task)
-            due = task.internal_data.get("event_value")
-            return EventDraft("timer_set", element, {"ref": ref, "due_at": str(due) if due else None})
+            return EventDraft("timer_set", element, {"ref": ref, "due_at": _due_of(task)})
         if state == TaskState.CANCELLED:
             if ref is not None and was in (TaskState.READY, TaskState.WAITING):
                 return EventDraft("task_cancelled", element, {"ref": ref})

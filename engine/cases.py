@@ -1,126 +1,53 @@
 """Case commands: every change to a case, each in one database transaction.
 
-The pipeline of every command (see ARCHITECTURE.md):
-
-1. lock the case row (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
-   serialises writers) and check the caller's expected version (:class:`CaseConflict`);
-2. get the workflow (hot cache by case id + version, else snapshot + replay);
-3. authorise, validate input, apply, run engine steps at the command's ``now``;
-4. append the events to the case's hash chain;
-5. update projections, maybe the snapshot, bump the version, commit.
-
-Anything that fails rolls the transaction back and drops the in-memory workflow.
+The pipeline they share is :mod:`engine.case_pipeline`; the timer sweep is
+:mod:`engine.timer_sweep` and the deadline commands :mod:`engine.clock_commands`.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from engine.attachments import AttachmentPolicy, Upload, store_uploads, unknown_references
-from engine.authorization import Principal, load_principal, require_role, require_system
+from engine.attachments import Upload, store_uploads, unknown_references
+from engine.authorization import load_principal, require_role
+from engine.case_deadlines import set_at_receipt
+from engine.case_pipeline import CommandContext
 from engine.case_records import (
     CaseRecord,
     ItemRecord,
-    LockedCase,
     find_unit,
     insert_case,
-    load_snapshot,
-    lock_by_code,
-    lock_by_item,
-    save_case,
     save_item,
 )
-from engine.case_views import case_view_of, work_item_view
 from engine.case_workflow import CaseWorkflow, EventDraft
 from engine.clock import as_utc
-from engine.connectors import ConnectorRegistry, ServiceLedger
+from engine.clock_commands import ClockCommands
+from engine.connectors import ServiceLedger
 from engine.dossier import next_dossier_code
 from engine.errors import (
-    CaseClosed,
-    CaseConflict,
-    CaseNotFound,
     FieldError,
     FormInvalid,
     InputRejected,
-    OneStopError,
     TaskNotReady,
-    WorkItemNotFound,
 )
 from engine.event_chain import GENESIS, canonical_json
-from engine.event_store import append_events, events_after
 from engine.forms import FormSchema, validate_form
-from engine.persistence.database import Database
-from engine.persistence.models import Case, Timer
-from engine.persistence.prepared import Tx
-from engine.procedures import ProcedureCatalog, VersionInfo
-from engine.projections import appointment_date, sync_timers, sync_work_items, update_header
-from engine.recovery import group_commands, replay, restore_from_snapshot
-from engine.sandbox import Sandbox
-from engine.specs import CompiledProcedure
-from engine.views import CaseView, TimerFiring, WorkItemView
-from engine.workflow_cache import WorkflowCache
+from engine.timer_sweep import TimerSweep
+from engine.views import CaseView, WorkItemView
 
 MAX_INPUT_BYTES = 256 * 1024
-APPLICANT_FIELDS = ("applicant_name", "national_id", "citizen_id", "phone")
+APPLICANT_FIELDS = ("applicant_name", "national_id", "citizen_id", "phone", "email")
 CANCEL_ROLES = ("intake_officer", "approver")
 ASSIGN_ROLES = ("approver", "admin")
 
 
-@dataclass
-class _Context:
-    tx: Tx
-    case: CaseRecord
-    principal: Principal
-    info: VersionInfo
-    unit_code: str
-    unit_path: str
-    now: datetime
-    item: ItemRecord | None = None
-    workflow: CaseWorkflow | None = None
-
-    @property
-    def compiled(self) -> CompiledProcedure:
-        return self.info.compiled
-
-
-class CaseService:
-    """Commands on cases. Every method takes the actor, ``now`` and the inputs.
-
-    Args:
-        db: the database.
-        catalog: compiled procedure versions.
-        sandbox: where model scripts run.
-        connectors: what service tasks may call.
-        cache: hot workflows.
-        snapshot_every: write a snapshot every K workflow commands.
-        attachments: what uploaded files may be.
-    """
-
-    def __init__(
-        self,
-        db: Database,
-        catalog: ProcedureCatalog,
-        sandbox: Sandbox,
-        connectors: ConnectorRegistry,
-        cache: WorkflowCache,
-        snapshot_every: int,
-        attachments: AttachmentPolicy | None = None,
-    ) -> None:
-        self.db = db
-        self.attachments = attachments or AttachmentPolicy()
-        self.catalog = catalog
-        self.sandbox = sandbox
-        self.connectors = connectors
-        self.cache = cache
-        self.snapshot_every = snapshot_every
+class CaseService(ClockCommands, TimerSweep):
+    """Commands on cases. Every method takes the actor, ``now`` and the inputs (see
+    :class:`~engine.case_pipeline.CasePipeline` for the constructor's arguments)."""
 
     # -- commands -------------------------------------------------------------------------
 
@@ -163,9 +90,7 @@ class CaseService:
                 current_step="",
                 closed_at=None,
                 received_at=now,
-                appointment_date=appointment_date(
-                    now, info.manual.get("time_limit"), ZoneInfo(unit.timezone)
-                ),
+                appointment_date=None,
                 updated_at=now,
                 version=0,
                 last_seq=0,
@@ -173,24 +98,37 @@ class CaseService:
                 snapshot_seq=0,
                 commands_since_snapshot=0,
             )
+            revision, calendar = self.calendars.current(tx, unit.country, unit.timezone)
+            deadline = set_at_receipt(case, calendar, revision, info.compiled.time_rules)
             case.id = insert_case(tx, case)
             workflow = CaseWorkflow.begin(
                 info.compiled, case.uid, self.sandbox, ServiceLedger(self.connectors)
             )
             workflow.synced_timers = frozenset()
-            command = EventDraft(
-                "case_started",
-                None,
-                {
-                    "procedure": procedure_code,
-                    "version": info.version,
-                    "unit": unit.code,
-                    "dossier_code": code,
-                    "data": data,
-                },
+            workflow.calendars = self.calendars.revision
+            ctx = CommandContext(
+                tx,
+                case,
+                principal,
+                info,
+                unit.code,
+                unit.path,
+                now,
+                workflow=workflow,
+                unit_country=unit.country,
+                unit_zone=unit.timezone,
             )
-            ctx = _Context(tx, case, principal, info, unit.code, unit.path, now, workflow=workflow)
-            self._finish(ctx, [command, *workflow.start(now, data)])
+            ctx.clock = workflow.clock = self._clock_of(ctx, revision, calendar)
+            payload = {
+                "procedure": procedure_code,
+                "version": info.version,
+                "unit": unit.code,
+                "dossier_code": code,
+                "data": data,
+            }
+            command = EventDraft("case_started", None, self._with_clock(ctx, payload))
+            consequences = workflow.start(now, data)
+            self._finish(ctx, [command, *consequences, *([deadline] if deadline else [])])
             view = self._case_view(ctx)
         self._keep_hot(case, workflow)
         return view
@@ -205,7 +143,7 @@ class CaseService:
             closed), CaseConflict.
         """
 
-        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
+        def body(ctx: CommandContext, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "claim")
             if item.state == "claimed" and item.assignee == ctx.principal.username:
                 return []
@@ -226,7 +164,7 @@ class CaseService:
             WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict.
         """
 
-        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
+        def body(ctx: CommandContext, item: ItemRecord) -> list[EventDraft]:
             if item.state != "claimed":
                 raise TaskNotReady(f"work item {item.id} is not claimed", ref=item.ref)
             if item.assignee != ctx.principal.username:
@@ -246,7 +184,7 @@ class CaseService:
             WorkItemNotFound, PermissionDenied, TaskNotReady, CaseConflict, UserNotFound.
         """
 
-        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
+        def body(ctx: CommandContext, item: ItemRecord) -> list[EventDraft]:
             require_role(ctx.principal, ASSIGN_ROLES, ctx.unit_path, "assign work items")
             if item.state not in ("open", "claimed"):
                 raise TaskNotReady(_held_message(item), ref=item.ref)
@@ -283,7 +221,7 @@ class CaseService:
         """
         data = checked_input(data, "form data")
 
-        def body(ctx: _Context, item: ItemRecord) -> list[EventDraft]:
+        def body(ctx: CommandContext, item: ItemRecord) -> list[EventDraft]:
             self._require_item_role(ctx, item, "complete")
             held_by_other = item.state == "claimed" and item.assignee != ctx.principal.username
             if held_by_other or item.state not in ("open", "claimed"):
@@ -306,7 +244,7 @@ class CaseService:
             payload: dict[str, Any] = {"ref": item.ref, "data": accepted}
             if stored:
                 payload["attachments"] = [file.as_payload() for file in stored]
-            command = EventDraft("task_completed", item.element_id, payload)
+            command = EventDraft("task_completed", item.element_id, self._with_clock(ctx, payload))
             return [command, *workflow.complete(item.ref, ctx.now, accepted)]
 
         case, _ = self._item_command(actor, item_id, now, expected_version, body)
@@ -329,11 +267,13 @@ class CaseService:
         """
         payload = checked_input(payload or {}, "message payload")
 
-        def body(ctx: _Context) -> list[EventDraft]:
+        def body(ctx: CommandContext) -> list[EventDraft]:
             workflow = self._workflow(ctx)
             lane = workflow.waiting_lane(message) or ctx.compiled.starter_role
             require_role(ctx.principal, [lane], ctx.unit_path, f"record '{message}' for this case")
-            command = EventDraft("message_received", None, {"name": message, "payload": payload})
+            command = EventDraft(
+                "message_received", None, self._with_clock(ctx, {"name": message, "payload": payload})
+            )
             return [command, *workflow.deliver(message, ctx.now, payload)]
 
         return self._case_command(actor, dossier_code, now, expected_version, body)
@@ -349,189 +289,13 @@ class CaseService:
         if not reason.strip():
             raise InputRejected("a cancellation needs a reason")
 
-        def body(ctx: _Context) -> list[EventDraft]:
+        def body(ctx: CommandContext) -> list[EventDraft]:
             require_role(ctx.principal, CANCEL_ROLES, ctx.unit_path, "cancel cases")
             workflow = self._workflow(ctx)
-            return [EventDraft("case_cancelled", None, {"reason": reason.strip()}), *workflow.cancel(ctx.now)]
+            command = EventDraft("case_cancelled", None, self._with_clock(ctx, {"reason": reason.strip()}))
+            return [command, *workflow.cancel(ctx.now)]
 
         return self._case_command(actor, dossier_code, now, expected_version, body)
-
-    def fire_due_timers(self, actor: str, now: datetime, limit: int = 100) -> list[TimerFiring]:
-        """Fire the timers due at ``now`` (system actor only); one transaction per case.
-
-        Raises:
-            PermissionDenied: the actor is not the system worker.
-        """
-        now = as_utc(now)
-        with self.db.read() as session:
-            require_system(load_principal(Tx.of(session.connection()), actor), "fire timers")
-            due = session.execute(
-                select(Case.dossier_code, Timer.ref)
-                .join(Case, Case.id == Timer.case_id)
-                .where(Timer.due_at <= now, Case.status == "running")
-                .order_by(Timer.due_at)
-                .limit(limit)
-            ).all()
-        by_case: dict[str, list[str]] = {}
-        for code, ref in due:
-            by_case.setdefault(code, []).append(ref)
-        fired: list[TimerFiring] = []
-        for code, refs in by_case.items():
-
-            def body(ctx: _Context, refs: list[str] = refs) -> list[EventDraft]:
-                workflow = self._workflow(ctx)
-                return [
-                    EventDraft("timers_due", None, {"refs": sorted(refs)}),
-                    *workflow.fire_timers(ctx.now),
-                ]
-
-            try:
-                self._case_command(actor, code, now, None, body)
-            except CaseClosed:
-                continue
-            fired.append(TimerFiring(dossier_code=code, refs=tuple(sorted(refs))))
-        return fired
-
-    # -- pipeline -------------------------------------------------------------------------
-
-    def _item_command(
-        self,
-        actor: str,
-        item_id: int,
-        now: datetime,
-        expected_version: int | None,
-        body: Callable[[_Context, ItemRecord], list[EventDraft]],
-    ) -> tuple[CaseView, WorkItemView]:
-        """Run ``body`` on a work item's locked case; returns the case and the item after it."""
-
-        def case_body(ctx: _Context) -> list[EventDraft]:
-            assert ctx.item is not None
-            return body(ctx, ctx.item)
-
-        view, item_view = self._run(
-            actor,
-            lambda tx: lock_by_item(tx, item_id),
-            WorkItemNotFound(f"no work item {item_id}", item=item_id),
-            now,
-            expected_version,
-            case_body,
-        )
-        assert item_view is not None
-        return view, item_view
-
-    def _case_command(
-        self,
-        actor: str,
-        dossier_code: str,
-        now: datetime,
-        expected_version: int | None,
-        body: Callable[[_Context], list[EventDraft]],
-    ) -> CaseView:
-        missing = CaseNotFound(f"no case with dossier code '{dossier_code}'", case=dossier_code)
-        view, _ = self._run(
-            actor,
-            lambda tx: lock_by_code(tx, dossier_code),
-            missing,
-            now,
-            expected_version,
-            body,
-        )
-        return view
-
-    def _run(
-        self,
-        actor: str,
-        lock: Callable[[Tx], LockedCase | None],
-        missing: OneStopError,
-        now: datetime,
-        expected_version: int | None,
-        body: Callable[[_Context], list[EventDraft]],
-    ) -> tuple[CaseView, WorkItemView | None]:
-        now = as_utc(now)
-        with self.db.command() as tx:
-            locked = lock(tx)
-            if locked is None:
-                raise missing
-            case, item = locked.case, locked.item
-            if expected_version is not None and case.version != expected_version:
-                raise CaseConflict(
-                    f"case {case.dossier_code} changed since you read it (version {expected_version}, "
-                    f"now {case.version}); reload it and try again",
-                    case=case.dossier_code,
-                )
-            principal = load_principal(tx, actor)
-            info = self.catalog.info(tx, case.procedure_version_id)
-            ctx = _Context(tx, case, principal, info, locked.unit_code, locked.unit_path, now, item=item)
-            try:
-                drafts = body(ctx)
-                if drafts:
-                    if case.status != "running":
-                        raise CaseClosed(f"case {case.dossier_code} is {case.status}", case=case.dossier_code)
-                    self._finish(ctx, drafts)
-                view = self._case_view(ctx)
-                item_view = (
-                    work_item_view(item, case, info.procedure_code, locked.unit_code)
-                    if item is not None
-                    else None
-                )
-            except BaseException:
-                ctx.workflow = None
-                raise
-        if ctx.workflow is not None:
-            self._keep_hot(case, ctx.workflow)
-        return view, item_view
-
-    def _keep_hot(self, case: CaseRecord, workflow: CaseWorkflow) -> None:
-        """Cache a committed workflow for the case's next command (a closed case has none)."""
-        if case.status == "running":
-            self.cache.put(case.id, case.version, workflow)
-
-    def _workflow(self, ctx: _Context) -> CaseWorkflow:
-        """The case's workflow at its current version (cache, else snapshot + replay)."""
-        if ctx.workflow is not None:
-            return ctx.workflow
-        if ctx.case.status != "running":
-            raise CaseClosed(f"case {ctx.case.dossier_code} is {ctx.case.status}", case=ctx.case.dossier_code)
-        workflow = self.cache.take(ctx.case.id, ctx.case.version)
-        if workflow is None:
-            snapshot = load_snapshot(ctx.tx, ctx.case.id)
-            workflow = restore_from_snapshot(
-                ctx.compiled, ctx.case.uid, snapshot, self.sandbox, self.connectors
-            )
-            later = events_after(ctx.tx, ctx.case.id, ctx.case.snapshot_seq)
-            replay(workflow, group_commands(later), self.connectors)
-        workflow.use_ledger(ServiceLedger(self.connectors))
-        ctx.workflow = workflow
-        return workflow
-
-    def _finish(self, ctx: _Context, drafts: list[EventDraft]) -> None:
-        case = ctx.case
-        actor = ctx.principal.username
-        tx = ctx.tx
-        append_events(tx, case, ctx.now, actor, drafts)
-        workflow = ctx.workflow
-        snapshot = None
-        if workflow is not None:
-            sync_work_items(tx, case, drafts, ctx.now, actor, ctx.info.step_allowances)
-            sync_timers(tx, case, workflow)
-            update_header(case, workflow, workflow.open_tasks(), drafts, ctx.now)
-            case.commands_since_snapshot += 1
-            if case.commands_since_snapshot >= self.snapshot_every and case.status == "running":
-                snapshot = json.dumps(workflow.dump())
-                case.snapshot_seq = case.last_seq
-                case.commands_since_snapshot = 0
-        else:
-            case.updated_at = ctx.now
-        case.version += 1
-        save_case(tx, case, snapshot=snapshot)
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _require_item_role(self, ctx: _Context, item: ItemRecord, verb: str) -> None:
-        require_role(ctx.principal, [item.role], ctx.unit_path, f"{verb} '{item.name}' ({item.ref})")
-
-    def _case_view(self, ctx: _Context) -> CaseView:
-        return case_view_of(ctx.tx, ctx.case, ctx.info.procedure_code, ctx.info.version, ctx.unit_code)
 
 
 def validated_submission(

@@ -112,8 +112,24 @@ def building_permit_fee(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def delay_notice(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Ask for a delay notice to the applicant, copied to the oversight office (Thailand's
+    Licensing Facilitation Act B.E. 2558 s.10). The case command queues the notice in the
+    outbox in the same transaction (see :mod:`engine.notices`); ``reason`` is optional.
+    """
+    reason = params.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError("reason must be text")
+    return {"notice": "delay", "copy_oversight": True, "reason": reason}
+
+
+#: Operations whose answers the case command turns into outbox messages.
+NOTICE_OPERATIONS = frozenset({"notify.delay_notice"})
+
+
 def default_connectors() -> ConnectorRegistry:
     """The connectors bundled with OneStop."""
     registry = ConnectorRegistry()
     registry.register("fee.building_permit", building_permit_fee)
+    registry.register("notify.delay_notice", delay_notice)
     return registry

@@ -33,6 +33,7 @@ enter our code, with ``raise ... from exc``; anything else escaping is a bug.
     │   ├── CaseClosed            the case has already ended
     │   └── VersionStatusRefused  a procedure version cannot go to that status (retire a draft)
     ├── WorkflowFailed            the engine could not run a step (model or engine fault)
+    ├── DeliveryFailed            a notifier could not deliver an outbox message (``permanent``)
     └── IntegrityError            stored history does not verify (hash chain, snapshot)
 
 Errors carry structured fields (``case``, ``element_id``, ``file``, ``line``, ``field`` ...)
@@ -190,6 +191,18 @@ class VersionStatusRefused(CommandRefused):
 
 class WorkflowFailed(OneStopError):
     """The workflow engine could not run a step."""
+
+
+class DeliveryFailed(OneStopError):
+    """A notifier could not deliver an outbox message.
+
+    ``permanent`` says retrying cannot help (no recipient address, a refused recipient);
+    otherwise the outbox tries again later with exponential backoff.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.permanent = permanent
 
 
 class IntegrityError(OneStopError):

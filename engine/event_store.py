@@ -35,6 +35,11 @@ COMMAND_KINDS = frozenset(
         "message_received",
         "timers_due",
         "case_cancelled",
+        # The legal clock (engine.case_deadlines): set at receipt, extended, paused, resumed.
+        "deadline_set",
+        "deadline_extended",
+        "clock_paused",
+        "clock_resumed",
     }
 )
 # Commands that change the workflow (the others only change who holds a work item).

@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBased
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from sqlalchemy import Engine, RowMapping, Select, case, select
 
 from engine.clock import stored_instant
@@ -32,7 +33,15 @@ ActivityScope = Literal["all", "tasks"]
 
 _BATCH = 1000
 _CHOICES = (ExclusiveGateway, InclusiveGateway, EventBasedGateway)
-_NOT_TASKS = (CatchingEvent, ThrowingEvent, ExclusiveGateway, InclusiveGateway, ParallelGateway)
+# Containers (an embedded subprocess, a call activity) are not activities: their tasks are.
+_NOT_TASKS = (
+    CatchingEvent,
+    ThrowingEvent,
+    ExclusiveGateway,
+    InclusiveGateway,
+    ParallelGateway,
+    SubWorkflowTask,
+)
 # Kinds that record the completion of a BPMN task (user, service, script ...).
 _TASK_COMPLETIONS = frozenset({"task_completed", "service_called", "step_completed"})
 # timers_due only names the timers whose timer_fired events follow it.

@@ -72,12 +72,7 @@ class VersionInfo:
 
     @property
     def step_allowances(self) -> dict[str, int]:
-        steps = self.manual.get("steps") or []
-        return {
-            str(step["id"]): int(step["allowance_days"])
-            for step in steps
-            if isinstance(step, dict) and "id" in step and "allowance_days" in step
-        }
+        return dict(self.compiled.time_rules.allowances)
 
 
 class ProcedureCatalog:

@@ -6,9 +6,8 @@ deserializes a workflow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, or_, update
 
@@ -48,7 +47,7 @@ def sync_work_items(
     drafts: Sequence[EventDraft],
     now: datetime,
     actor: str,
-    allowances: dict[str, int],
+    due_of: Callable[[str, datetime], datetime | None],
 ) -> None:
     """Apply the command's events to the work-item rows: close, cancel, open."""
     completed = [d.payload["ref"] for d in drafts if d.kind == "task_completed"]
@@ -80,9 +79,7 @@ def sync_work_items(
             "state": "open",
             "assignee": None,
             "ready_at": now,
-            "due_at": now + timedelta(days=allowances[str(d.element_id)])
-            if d.element_id in allowances
-            else None,
+            "due_at": due_of(str(d.element_id), now),
         }
         for d in drafts
         if d.kind == "task_ready"
@@ -94,7 +91,9 @@ def sync_work_items(
 def sync_timers(tx: Tx, case: CaseRecord, workflow: CaseWorkflow) -> None:
     """Make the case's timer rows equal the timers its workflow waits on (only on change)."""
     pending = {t.ref: t for t in workflow.pending_timers()}
-    if workflow.synced_timers is not None and workflow.synced_timers == frozenset(pending):
+    # A cycle timer keeps its ref and moves its due instant: compare both.
+    current = frozenset((ref, t.due_at) for ref, t in pending.items())
+    if workflow.synced_timers is not None and workflow.synced_timers == current:
         return
     _DELETE_TIMERS.run(tx, {"case_id": case.id})
     rows = [
@@ -103,7 +102,7 @@ def sync_timers(tx: Tx, case: CaseRecord, workflow: CaseWorkflow) -> None:
     ]
     if rows:
         _INSERT_TIMER.run_many(tx, rows)
-    workflow.synced_timers = frozenset(pending)
+    workflow.synced_timers = current
 
 
 def update_header(
@@ -126,23 +125,3 @@ def update_header(
     else:
         case.current_step = case.outcome or case.status
     case.updated_at = now
-
-
-def appointment_date(received: datetime, time_limit: dict[str, Any] | None, tz: Any) -> date | None:
-    """The promised return date: received + the legal limit (calendar or working days).
-
-    Working days skip Saturdays and Sundays; public holidays come with the jurisdiction
-    calendars.
-    """
-    if not time_limit:
-        return None
-    days = int(time_limit.get("value", 0))
-    local = received.astimezone(tz).date()
-    if time_limit.get("day_type", "calendar") == "working":
-        current = local
-        while days > 0:
-            current += timedelta(days=1)
-            if current.weekday() < 5:
-                days -= 1
-        return current
-    return local + timedelta(days=days)

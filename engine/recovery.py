@@ -19,6 +19,7 @@ from engine.errors import IntegrityError, OneStopError
 from engine.event_chain import canonical_json
 from engine.event_store import COMMAND_KINDS, WORKFLOW_COMMANDS, StoredEvent, payload_of
 from engine.sandbox import Sandbox
+from engine.sla_clock import CaseClock
 from engine.specs import CompiledProcedure
 
 
@@ -118,6 +119,13 @@ def apply_recorded(workflow: CaseWorkflow, command: StoredEvent) -> list[EventDr
     """Apply one recorded workflow command; return the consequences it produces now."""
     payload = payload_of(command)
     at = stored_instant(command.at)
+    recorded_clock = payload.get("clock")
+    rules = workflow.compiled.time_rules
+    workflow.clock = (
+        CaseClock.recorded(recorded_clock, workflow.calendars, rules.allowances, rules.day_type)
+        if isinstance(recorded_clock, dict)
+        else None
+    )
     if command.kind == "case_started":
         return workflow.start(at, dict(payload.get("data") or {}))
     if command.kind == "task_completed":

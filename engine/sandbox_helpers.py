@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from engine.clock import current_now
+from engine.errors import ScriptFailed
+from engine.sla_clock import CaseClock, current_clock, step_deadline
 
 _Day = TypeVar("_Day", date, datetime, str)
 
@@ -119,6 +121,46 @@ def iso_duration(days: int = 0, hours: int = 0, minutes: int = 0) -> str:
     return text if text != "P" else "P0D"
 
 
+def working_days(days: int) -> str:
+    """The end of the day ``days`` working days from now (local midnight after it), as an
+    ISO date-time for a ``timeDate`` timer. Counting starts today when the command runs on
+    a working day before closing time, else on the next working day.
+
+    Raises:
+        ScriptFailed: no case calendar (outside a case).
+        ValueError: ``days`` is negative or absurd.
+    """
+    if not isinstance(days, int) or isinstance(days, bool):
+        raise TypeError(f"working_days() expects a whole number of days, not {days!r}")
+    clock = current_clock("working_days")
+    working = CaseClock(clock.calendar, clock.revision, clock.due_at, clock.allowances, "working")
+    return step_deadline(working, current_now(), days).isoformat()
+
+
+def deadline(step: str | None = None) -> str:
+    """A deadline as an ISO date-time for a ``timeDate`` timer.
+
+    ``deadline()`` is the case's current deadline (its appointment date, moved by
+    extensions and pauses): the end of that day. ``deadline("review")`` is the end of the
+    time the service manual allows the step ``review``, counted from now.
+
+    Raises:
+        ScriptFailed: no case calendar, or the case has no deadline.
+        ValueError: the manual gives ``step`` no allowance.
+    """
+    clock = current_clock("deadline")
+    if step is None:
+        if clock.due_at is None:
+            raise ScriptFailed("deadline(): the case has no deadline (its manual gives no time limit)")
+        return clock.due_at.isoformat()
+    if step not in clock.allowances:
+        known = ", ".join(sorted(clock.allowances)) or "none"
+        raise ValueError(
+            f"deadline({step!r}): the service manual gives that step no allowance (steps: {known})"
+        )
+    return step_deadline(clock, current_now(), clock.allowances[step]).isoformat()
+
+
 #: Names scripts see, in addition to the allowed builtins.
 HELPERS: dict[str, Any] = {
     "now": now,
@@ -131,4 +173,6 @@ HELPERS: dict[str, Any] = {
     "add_days": add_days,
     "days_between": days_between,
     "iso_duration": iso_duration,
+    "working_days": working_days,
+    "deadline": deadline,
 }

@@ -11,6 +11,7 @@ from engine.accounts import Accounts
 from engine.administration import Administration
 from engine.attachments import AttachmentPolicy
 from engine.audit import verify_chains
+from engine.calendars import CalendarBook
 from engine.case_replay import CaseReplays
 from engine.cases import CaseService
 from engine.chain_checkpoints import is_checkpoint_due, take_checkpoint
@@ -18,12 +19,15 @@ from engine.connectors import ConnectorRegistry, default_connectors
 from engine.directory import Directory
 from engine.directory_rules import SYSTEM_ACTOR
 from engine.federation import load_federation
+from engine.notifiers import NotifierRegistry, default_notifiers
+from engine.outbox import Outbox
 from engine.persistence.database import Database
 from engine.procedures import ProcedureCatalog, PublishCheck
 from engine.process_export import ProcessExports
 from engine.queries import CaseQueries
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
+from engine.sla_report import SlaReports
 from engine.task_details import TaskDetails
 from engine.trial_run import TrialRuns
 from engine.verification import Progress, Verifier
@@ -38,6 +42,11 @@ class OneStop:
         settings: configuration (database URL, sandbox bounds, snapshot interval).
         connectors: service-task connectors (the bundled ones by default).
         publish_check: validation run before a version is published (errors refuse it).
+        notifiers: how outbox messages are sent (by default the one ``settings.notifier``
+            names).
+
+    Raises:
+        ConfigurationError: the database URL or the notifier settings cannot be used.
     """
 
     def __init__(
@@ -45,6 +54,7 @@ class OneStop:
         settings: Settings,
         connectors: ConnectorRegistry | None = None,
         publish_check: PublishCheck | None = None,
+        notifiers: NotifierRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.db = Database(
@@ -60,6 +70,7 @@ class OneStop:
         self.connectors = connectors or default_connectors()
         self.procedures = ProcedureCatalog(self.db, publish_check=publish_check)
         self.workflows = WorkflowCache(settings.workflow_cache_size)
+        self.calendars = CalendarBook(self.db)
         self.cases = CaseService(
             self.db,
             self.procedures,
@@ -68,6 +79,7 @@ class OneStop:
             self.workflows,
             settings.snapshot_every,
             AttachmentPolicy(max_bytes=int(settings.max_attachment_mb * 2**20)),
+            calendars=self.calendars,
         )
         self.queries = CaseQueries(self.db)
         self.replays = CaseReplays(self.db)
@@ -84,8 +96,17 @@ class OneStop:
             ),
         )
         self.administration = Administration(self.db, self.accounts)
-        self.trials = TrialRuns(self.db, self.sandbox, self.connectors)
+        self.trials = TrialRuns(self.db, self.sandbox, self.connectors, calendars=self.calendars)
         self.exports = ProcessExports(self.db, self.procedures)
+        self.sla = SlaReports(self.db, self.procedures)
+        self.notifiers = notifiers if notifiers is not None else default_notifiers(settings)
+        self.outbox = Outbox(
+            self.db,
+            self.notifiers,
+            settings.outbox_max_attempts,
+            timedelta(seconds=settings.outbox_backoff_seconds),
+            timedelta(seconds=settings.outbox_backoff_cap_seconds),
+        )
 
     def upgrade(self) -> None:
         """Migrate the database to the newest schema."""

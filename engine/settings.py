@@ -7,8 +7,9 @@ nothing below an entry point reads ``os.environ``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -35,8 +36,23 @@ class Settings(BaseSettings):
         max_attachment_mb: the largest file a form accepts, in MiB.
         checkpoint_key: PEM file of the Ed25519 key that signs chain checkpoints
             (``ONESTOP_CHECKPOINT_KEY``); created, readable by its owner only, on first use.
-        checkpoint_every_minutes: ``onestop timers fire`` (the worker loop) also signs a
+        checkpoint_every_minutes: ``onestop worker`` (and ``timers fire``) also signs a
             checkpoint when the newest is older than this; 0 turns that off.
+        calendars_dir: folder of the bundled jurisdiction calendars (``calendars/*.yaml``)
+            that ``seed-demo`` loads when a country has no calendar yet.
+        nearly_late_hours: an open case is *nearly late* when its deadline is this close.
+        notifier: how the worker delivers outbox messages: ``file`` (one JSON line per
+            message in ``notifications_file``), ``log`` (the ``onestop.notifications``
+            logger) or ``smtp`` (e-mail through ``smtp_host``).
+        notifications_file: the JSON-lines file of the ``file`` notifier.
+        smtp_host / smtp_port / smtp_user / smtp_password / smtp_from / smtp_starttls: the
+            mail server of the ``smtp`` notifier (login only when ``smtp_user`` is set).
+        notify_copy_to: e-mail address copied on messages marked ``copy_oversight``
+            (e.g. the oversight office for delay notices).
+        outbox_max_attempts: a message is given up (``failed_at``) after this many failures.
+        outbox_backoff_seconds / outbox_backoff_cap_seconds: the n-th failure waits
+            ``min(cap, base * 2**(n-1))`` seconds before the next attempt.
+        worker_interval_seconds: pause of ``onestop worker`` between passes.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -57,3 +73,18 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     checkpoint_key: Path = Field(default=DEFAULT_VAR_DIR / "checkpoint_key.pem")
     checkpoint_every_minutes: float = Field(default=60.0, ge=0)
+    calendars_dir: Path = Field(default=Path("calendars"))
+    nearly_late_hours: float = Field(default=48.0, gt=0, le=24 * 60)
+    notifier: Literal["file", "log", "smtp"] = "file"
+    notifications_file: Path = Field(default=DEFAULT_VAR_DIR / "notifications.jsonl")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    notify_copy_to: str | None = None
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_seconds: float = Field(default=60.0, gt=0)
+    outbox_backoff_cap_seconds: float = Field(default=21600.0, gt=0)
+    worker_interval_seconds: float = Field(default=5.0, gt=0, le=3600)

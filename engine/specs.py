@@ -25,6 +25,7 @@ from engine.errors import OneStopError, ProcedureInvalid
 from engine.event_chain import canonical_json
 from engine.forms import FormSchema, load_form_schema
 from engine.snapshots import dump_spec, load_spec
+from engine.time_rules import TimeRules
 from engine.views import Finding
 from engine.xml_safety import parse_xml
 
@@ -74,6 +75,7 @@ class CompiledProcedure:
     lanes: tuple[str, ...]
     starter_role: str
     forms: dict[str, FormSchema]
+    time_rules: TimeRules = field(default_factory=TimeRules)
 
     def form_for(self, element_id: str) -> FormSchema | None:
         info = self.user_tasks.get(element_id)
@@ -254,6 +256,7 @@ def _describe(
         lanes=tuple(lanes),
         starter_role=str(files.manual.get("starter_role") or _start_lane(spec) or DEFAULT_STARTER_ROLE),
         forms=forms,
+        time_rules=TimeRules.of(files.manual, files.bpmn.values()),
     )
 
 

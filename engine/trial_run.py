@@ -29,17 +29,24 @@ from typing import Any, Final
 
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from engine.attachments import REFERENCE_PREFIX, file_fields
+from engine.authorization import load_principal
+from engine.calendars import CalendarBook
 from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.cases import checked_input, validated_submission
 from engine.clock import as_utc
 from engine.connectors import ConnectorRegistry, ServiceLedger
+from engine.deadlines import due_instant
 from engine.errors import InputRejected, OneStopError, TaskNotReady
 from engine.forms import FormSchema
 from engine.persistence.database import Database
+from engine.persistence.models import OrgUnit
+from engine.persistence.prepared import Tx
 from engine.procedures import VERSION_MANAGERS, _require_role
 from engine.sandbox import Sandbox
+from engine.sla_clock import CaseClock
 from engine.specs import DEFAULT_STARTER_ROLE, CompiledProcedure, PackageFiles, SpecCache
 from engine.spiff_time import parse_due
 from engine.views import TrialStep, TrialTask, TrialTimer, TrialView
@@ -76,9 +83,15 @@ class TrialRuns:
     """
 
     def __init__(
-        self, db: Database, sandbox: Sandbox, connectors: ConnectorRegistry, cache: SpecCache | None = None
+        self,
+        db: Database,
+        sandbox: Sandbox,
+        connectors: ConnectorRegistry,
+        cache: SpecCache | None = None,
+        calendars: CalendarBook | None = None,
     ) -> None:
         self.db = db
+        self.calendars = calendars or CalendarBook(db)
         self.sandbox = sandbox
         self.connectors = connectors
         self.cache = cache or SpecCache(capacity=16)
@@ -96,6 +109,7 @@ class TrialRuns:
         compiled = self._compiled(actor, files)
         data = checked_input(data, "start data")
         workflow = CaseWorkflow.begin(compiled, TRIAL_CASE_UID, self.sandbox, ServiceLedger(self.connectors))
+        workflow.clock = self._clock(actor, compiled, now)
         trial = _Trial(compiled, files, workflow, (), [])
         command = EventDraft("case_started", None, {"procedure": files.code, "data": data})
         return self._view(trial, now, [command, *workflow.start(now, data)])
@@ -186,7 +200,32 @@ class TrialRuns:
             )
         except Exception as exc:  # SpiffWorkflow's deserializer fails in many ways on bad input
             raise _damaged("its workflow cannot be restored") from exc
+        workflow.clock = self._clock(actor, compiled, trial.steps[0].at if trial.steps else clock)
         return _Trial(compiled, files, workflow, trial.steps, body["service_calls"])
+
+    def _clock(self, actor: str, compiled: CompiledProcedure, received: datetime) -> CaseClock:
+        """The legal clock of a trial: the calendar of the actor's first unit, and the
+        deadline a case received when the trial started would have."""
+        with self.db.read() as session:
+            tx = Tx.of(session.connection())
+            principal = load_principal(tx, actor)
+            paths = sorted(path for _, path in principal.grants)
+            place = session.execute(
+                select(OrgUnit.country, OrgUnit.timezone)
+                .where(OrgUnit.path.in_(paths))
+                .order_by(OrgUnit.path)
+            ).first()
+            country, zone = place if place is not None else ("TH", "Asia/Bangkok")
+            revision, calendar = self.calendars.current(tx, country, zone)
+        rules = compiled.time_rules
+        due = (
+            due_instant(
+                calendar.due_date(received, rules.limit_days, rules.day_type, rules.cutoff), calendar.timezone
+            )
+            if rules.limit_days is not None
+            else None
+        )
+        return CaseClock(calendar, revision, due, rules.allowances, rules.day_type)
 
     def _view(self, run: _Trial, now: datetime, drafts: list[EventDraft]) -> TrialView:
         names = _element_names(run.compiled)

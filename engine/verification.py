@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import ChainedEvent, ChainHead, chain_problem
+from engine.calendars import CalendarBook
 from engine.case_workflow import CaseWorkflow
 from engine.checkpoint_checks import Anchor, behind_checkpoint, find_anchor, vanished_cases
 from engine.connectors import ConnectorRegistry, ServiceLedger
@@ -89,6 +90,7 @@ class Verifier:
         self.sandbox = sandbox
         self.connectors = connectors
         self.key_path = key_path
+        self.calendars = CalendarBook(db)
 
     def verify(
         self,
@@ -215,6 +217,7 @@ class Verifier:
         workflow = CaseWorkflow.begin(
             loaded.compiled, row.head.uid, self.sandbox, ServiceLedger(self.connectors)
         )
+        workflow.calendars = self.calendars.revision
         seq = 1
         try:
             for recorded in group_commands(loaded.events):

@@ -5,12 +5,13 @@ Frozen models; the engine's public API never returns a SpiffWorkflow object or a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.deadlines import Timeliness, timeliness
+from engine.calendar_files import CalendarData
+from engine.deadlines import NEARLY_LATE, Outcome, Timeliness, closed_timeliness, timeliness
 
 
 class View(BaseModel):
@@ -145,6 +146,22 @@ class CaseView(View):
     updated_at: datetime
     version: int
     open_items: tuple[WorkItemView, ...] = ()
+    due_date: date | None = None
+    due_at: datetime | None = None
+    paused_since: datetime | None = None
+
+    def timeliness_at(self, now: datetime, nearly_late: timedelta = NEARLY_LATE) -> Timeliness:
+        """Not yet due / nearly late / late while open (a paused clock is never late)."""
+        if self.status != "running" or self.paused_since is not None:
+            return "no_deadline"
+        return timeliness(self.due_at, now, nearly_late)
+
+    @property
+    def outcome_timeliness(self) -> Outcome:
+        """Early / on time / late once completed."""
+        if self.status != "completed" or self.closed_at is None:
+            return "no_deadline"
+        return closed_timeliness(self.due_at, self.closed_at)
 
 
 class AttachmentView(View):
@@ -233,9 +250,38 @@ class TimelineView(View):
     masked_fields: tuple[str, ...] = ()
 
 
+class CalendarRevisionView(View):
+    """One stored revision of a jurisdiction's calendar, with who made it and why."""
+
+    id: int
+    country: str
+    created_at: datetime
+    created_by: str
+    reason: str
+    sha256: str
+    data: CalendarData
+
+
+class ClockEventView(View):
+    """A deadline event of a case: set at receipt, extended, paused or resumed."""
+
+    seq: int
+    at: datetime
+    actor: str
+    kind: Literal["deadline_set", "deadline_extended", "clock_paused", "clock_resumed"]
+    due_date: date | None = None
+    previous_due_date: date | None = None
+    reason: str | None = None
+    apology_ref: str | None = None
+    days: int | None = None  # days a pause moved the deadline on
+
+
 class TimerFiring(View):
+    """The due timers of one case a sweep fired, or the error that stopped them."""
+
     dossier_code: str
     refs: tuple[str, ...]
+    error: str | None = None
 
 
 class TrialStep(View):
@@ -337,3 +383,131 @@ class CheckpointView(View):
     cases: int
     digest: str
     key_fingerprint: str
+
+
+class OutboxView(View):
+    """One outbox message: what to send (``topic``, ``payload``) and how delivery went.
+
+    ``status`` is ``pending`` (not yet sent, maybe waiting for ``next_attempt_at``),
+    ``delivered`` or ``failed`` (given up after the last retry or a permanent failure).
+    """
+
+    id: int
+    case_id: int | None
+    dossier_code: str | None = None
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def status(self) -> Literal["pending", "delivered", "failed"]:
+        if self.delivered_at is not None:
+            return "delivered"
+        return "failed" if self.failed_at is not None else "pending"
+
+
+class DeliveryReport(View):
+    """What one outbox delivery run did: messages sent, to be retried, given up."""
+
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class SlaRow(View):
+    """SLA counts of one slice (a unit, a month, or everything) over a period.
+
+    See :mod:`engine.sla_report` for the definitions; rates are None when their
+    denominator is zero.
+    """
+
+    label: str
+    unit: str | None = None
+    month: date | None = None
+    received: int = 0
+    carried_over: int = 0
+    to_process: int = 0
+    processed: int = 0
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    no_deadline: int = 0
+    withdrawn: int = 0
+    late_open: int = 0
+    on_time_rate: float | None = None
+    late_rate: float | None = None
+
+
+class SlaSummary(View):
+    """SLA figures of the local days ``[start, end)`` in ``zone``; ``as_of`` is the instant
+    open cases were judged at (the period's end, or ``now`` if that comes first)."""
+
+    start: date
+    end: date
+    zone: str
+    as_of: datetime
+    procedure: str | None = None
+    unit: str | None = None
+    total: SlaRow
+    by_unit: tuple[SlaRow, ...] = ()
+    by_month: tuple[SlaRow, ...] = ()
+
+
+class NearlyLateCase(View):
+    """An open case whose deadline is near; no applicant data."""
+
+    dossier_code: str
+    procedure: str
+    unit: str
+    current_step: str
+    due_date: date | None
+    due_at: datetime
+    hours_left: float
+
+
+class StepDuration(View):
+    """How long one BPMN step (user task) takes: items completed in the period, median and
+    90th percentile of ready → completed in hours, and items open and late now."""
+
+    element_id: str
+    name: str
+    completed: int
+    median_hours: float | None = None
+    p90_hours: float | None = None
+    open_now: int = 0
+    late_open_now: int = 0
+
+
+class MonthlyAggregate(View):
+    """One open-data row: a month × procedure × unit. Counts below the publication
+    threshold and rates over such a denominator are None (suppressed)."""
+
+    month: date
+    procedure: str
+    unit: str
+    received: int | None
+    carried_over: int | None
+    to_process: int | None
+    processed: int | None
+    early: int | None
+    on_time: int | None
+    late: int | None
+    no_deadline: int | None
+    withdrawn: int | None
+    late_open: int | None
+    on_time_rate: float | None
+    late_rate: float | None
+
+
+class ProcessDiagramView(View):
+    """The BPMN file of a procedure's current version, for drawing step figures on."""
+
+    procedure: str
+    version: int
+    file: str
+    bpmn: str

@@ -70,8 +70,11 @@ else:
             st.Page(AUDIT / "audit.py", title=_("Audit"), icon="🛡️"),
             st.Page(AUDIT / "access_log.py", title=_("Access log"), icon="👁️"),
         ]
+    if roles:  # anyone holding a grant; the engine decides which units they see
+        pages.append(st.Page(PAGES / "dashboard.py", title=_("Dashboard"), icon="📊"))
     if "admin" in roles:
         pages.append(st.Page(PAGES / "admin.py", title=_("Admin"), icon="⚙️"))
+        pages.append(st.Page(PAGES / "calendars.py", title=_("Calendars"), icon="📅"))
     with st.sidebar:
         st.caption(_("Signed in as {user}").format(user=user.display_name))
         chosen = st.selectbox(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,9 +22,12 @@ from designer.procedure_spec import load_spec
 from designer.validation import has_errors, validate_package, validate_path
 from designer.version_diff import describe_diff, diff_packages
 from engine import SYSTEM_ACTOR, OneStop, Settings
+from engine.calendar_files import load_calendar_file
 from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
+from engine.open_data import open_data_csv
 from engine.views import CaseView, Finding, WorkItemView
 from runtime import demo
+from runtime.worker import Worker, WorkerPass, install_signal_handlers
 
 Handler = Callable[[OneStop, argparse.Namespace], int]
 OfflineHandler = Callable[[argparse.Namespace], int]
@@ -111,6 +116,8 @@ def _seed_demo(onestop: OneStop, args: argparse.Namespace) -> int:
         if not onestop.accounts.has_password(user.username):
             onestop.accounts.set_password(SYSTEM_ACTOR, user.username, demo.PASSWORD)
     print(f"seeded {len(demo.UNITS)} org units and {len(demo.USERS)} users (password '{demo.PASSWORD}')")
+    for country in onestop.calendars.seed(onestop.settings.calendars_dir, _now(args)):
+        print(f"calendar {country}: loaded from {onestop.settings.calendars_dir / (country + '.yaml')}")
     root = Path(args.procedures or onestop.settings.procedures_dir)
     for folder in find_packages(root) if root.is_dir() else []:
         result = onestop.procedures.import_package("admin", read_package(folder), _now(args), publish=True)
@@ -272,6 +279,58 @@ def _cases_deliver(onestop: OneStop, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cases_extend(onestop: OneStop, args: argparse.Namespace) -> int:
+    new_date = _date_arg(args.date, "--date")
+    assert new_date is not None
+    case = onestop.cases.extend_deadline(
+        args.actor, args.code, new_date, args.reason, _now(args), args.apology, args.expect_version
+    )
+    print(f"{case.dossier_code}: deadline {case.due_date} (promised at receipt: {case.appointment_date})")
+    return 0
+
+
+def _cases_pause(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.pause_clock(args.actor, args.code, args.reason, _now(args), args.expect_version)
+    print(f"{case.dossier_code}: clock stopped")
+    return 0
+
+
+def _cases_resume(onestop: OneStop, args: argparse.Namespace) -> int:
+    case = onestop.cases.resume_clock(args.actor, args.code, _now(args), args.expect_version)
+    print(f"{case.dossier_code}: clock running, deadline {case.due_date}")
+    return 0
+
+
+def _calendars_list(onestop: OneStop, _args: argparse.Namespace) -> int:
+    for view in onestop.calendars.countries():
+        data = view.data
+        print(
+            f"{view.country}  revision {view.id}  {data.timezone}  "
+            f"{data.working_hours.start}-{data.working_hours.end}  {len(data.holidays)} holidays  "
+            f"(by {view.created_by}: {view.reason})"
+        )
+    return 0
+
+
+def _calendars_import(onestop: OneStop, args: argparse.Namespace) -> int:
+    data = load_calendar_file(Path(args.file))
+    view = onestop.calendars.save(args.actor, data, args.reason, _now(args))
+    print(f"calendar {view.country}: revision {view.id} saved")
+    return 0
+
+
+def _calendars_due(onestop: OneStop, args: argparse.Namespace) -> int:
+    data = onestop.calendars.content(args.country)
+    if data is None:
+        raise OneStopError(f"no calendar is stored for {args.country}; import one with 'calendars import'")
+    calendar = data.to_calendar()
+    received = _now(args)
+    due = calendar.due_date(received, args.days, args.day_type)
+    print(f"received {calendar.local(received):%Y-%m-%d %H:%M} ({calendar.timezone})")
+    print(f"counting from {calendar.counting_start(received)}, {args.days} {args.day_type} day(s): due {due}")
+    return 0
+
+
 def _cases_cancel(onestop: OneStop, args: argparse.Namespace) -> int:
     case = onestop.cases.cancel(args.actor, args.code, args.reason, _now(args), args.expect_version)
     print(f"{case.dossier_code}: cancelled")
@@ -312,6 +371,35 @@ def _timers_fire(onestop: OneStop, args: argparse.Namespace) -> int:
     if taken is not None:
         print(f"chain checkpoint {taken.id}: {taken.cases} case(s), digest {taken.digest}")
     return 0
+
+
+def _worker(onestop: OneStop, args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.interval is not None and args.interval <= 0:
+        raise OneStopError("--interval must be a positive number of seconds")
+    fixed = _now(args) if args.now else None
+    worker = Worker(onestop, clock=(lambda: fixed) if fixed else _wall_clock, interval=args.interval)
+    if args.once or args.until_idle:
+        passes = [worker.run_once()] if args.once else worker.run_until_idle()
+        total = WorkerPass(
+            at=passes[-1].at,
+            fired=sum(p.fired for p in passes),
+            timer_errors=sum(p.timer_errors for p in passes),
+            delivered=sum(p.delivered for p in passes),
+            retried=sum(p.retried for p in passes),
+            failed=sum(p.failed for p in passes),
+            errors=tuple(dict.fromkeys(e for p in passes for e in p.errors)),
+        )
+        print(f"{len(passes)} pass(es): {total.summary()}")
+        return 1 if total.errors else 0
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    worker.run_forever(stop)
+    return 0
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def _audit_verify(onestop: OneStop, args: argparse.Namespace) -> int:
@@ -391,6 +479,33 @@ def _audit_export(onestop: OneStop, args: argparse.Namespace) -> int:
     written = f"{stream.cases} case(s), {stream.events} event(s)"
     print(f"wrote {written} as {args.format} to {where}", file=sys.stderr)
     return 0
+
+
+def _sla_export(onestop: OneStop, args: argparse.Namespace) -> int:
+    rows = onestop.sla.monthly_open_data(
+        args.actor,
+        first_month=_month_arg(args.first, "--from"),
+        last_month=_month_arg(args.last, "--to"),
+        procedure=args.procedure,
+        min_cell=args.min_cell,
+    )
+    text = open_data_csv(rows, min_cell=args.min_cell)
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OneStopError(f"{args.out} cannot be written: {exc}") from exc
+    else:
+        sys.stdout.write(text)
+    print(f"wrote {len(rows)} row(s) to {args.out or 'standard output'}", file=sys.stderr)
+    return 0
+
+
+def _month_arg(raw: str, option: str) -> date:
+    try:
+        return datetime.strptime(raw, "%Y-%m").date()
+    except ValueError as exc:
+        raise OneStopError(f"{option} {raw!r} is not a month (YYYY-MM)") from exc
 
 
 def _date_arg(raw: str | None, option: str) -> date | None:
@@ -514,6 +629,33 @@ def _parser() -> argparse.ArgumentParser:
     c_cancel.add_argument("--as", dest="actor", required=True)
     c_cancel.add_argument("--reason", required=True)
     c_cancel.add_argument("--expect-version", type=int)
+    c_extend = command(cases, "extend", _cases_extend, "extend a case's deadline (the applicant is told)")
+    c_extend.add_argument("code")
+    c_extend.add_argument("--date", required=True, help="the new deadline, YYYY-MM-DD (a working day)")
+    c_extend.add_argument("--reason", required=True)
+    c_extend.add_argument("--apology", help="reference of the apology letter")
+    c_extend.add_argument("--as", dest="actor", required=True)
+    c_extend.add_argument("--expect-version", type=int)
+    c_pause = command(cases, "pause", _cases_pause, "stop a case's clock, with a reason")
+    c_pause.add_argument("code")
+    c_pause.add_argument("--reason", required=True)
+    c_pause.add_argument("--as", dest="actor", required=True)
+    c_pause.add_argument("--expect-version", type=int)
+    c_resume = command(cases, "resume", _cases_resume, "restart a stopped clock (the deadline moves on)")
+    c_resume.add_argument("code")
+    c_resume.add_argument("--as", dest="actor", required=True)
+    c_resume.add_argument("--expect-version", type=int)
+
+    calendars = group("calendars", "jurisdiction calendars (weekends, working hours, holidays)")
+    command(calendars, "list", _calendars_list, "list each country's newest calendar revision")
+    k_import = command(calendars, "import", _calendars_import, "store a calendar file as a new revision")
+    k_import.add_argument("file")
+    k_import.add_argument("--reason", required=True, help="why (e.g. the decision that declared a holiday)")
+    k_import.add_argument("--as", dest="actor", default="admin")
+    k_due = command(calendars, "due", _calendars_due, "compute a due date (received now, or at --now)")
+    k_due.add_argument("country")
+    k_due.add_argument("days", type=int)
+    k_due.add_argument("--day-type", choices=["working", "calendar"], default="working")
 
     work = group("work", "work items")
     w_list = command(work, "list", _work_list, "list the work items you may do")
@@ -530,6 +672,29 @@ def _parser() -> argparse.ArgumentParser:
 
     timers = group("timers", "timers")
     command(timers, "fire", _timers_fire, "fire every timer due now (or at --now)")
+
+    worker_help = "run the background worker: fire due timers, deliver notifications, sign checkpoints"
+    worker = command(groups, "worker", _worker, worker_help)
+    worker.add_argument(
+        "--interval", type=float, help="seconds between passes (default: ONESTOP_WORKER_INTERVAL_SECONDS)"
+    )
+    worker_mode = worker.add_mutually_exclusive_group()
+    worker_mode.add_argument("--once", action="store_true", help="run one pass and exit")
+    worker_mode.add_argument(
+        "--until-idle", action="store_true", help="run passes until one does nothing, then exit"
+    )
+
+    sla = group("sla", "SLA figures")
+    sla_help = "write monthly SLA aggregates (month x procedure x unit) as open-data CSV, small cells hidden"
+    s_export = command(sla, "export", _sla_export, sla_help)
+    s_export.add_argument("--from", dest="first", required=True, metavar="YYYY-MM", help="first month")
+    s_export.add_argument("--to", dest="last", required=True, metavar="YYYY-MM", help="last month")
+    s_export.add_argument("--procedure", help="only this procedure code")
+    s_export.add_argument(
+        "--min-cell", type=int, default=5, help="counts below this are written <N (default 5)"
+    )
+    s_export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    s_export.add_argument("--as", dest="actor", default=SYSTEM_ACTOR)
 
     audit = group("audit", "audit")
     verify_help = (

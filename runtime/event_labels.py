@@ -25,4 +25,8 @@ def event_labels(_: Callable[[str], str]) -> dict[str, str]:
         "step_completed": _("Automatic step done"),
         "case_completed": _("Case closed"),
         "case_cancelled": _("Case cancelled"),
+        "deadline_set": _("Appointment date set"),
+        "deadline_extended": _("Deadline extended"),
+        "clock_paused": _("Clock paused"),
+        "clock_resumed": _("Clock restarted"),
     }

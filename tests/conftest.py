@@ -17,6 +17,7 @@ from runtime import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCEDURES = ROOT / "procedures"
+CALENDARS = ROOT / "calendars"
 DATA = Path(__file__).resolve().parent / "data"
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)  # a Monday, 09:30 in Bangkok
 
@@ -85,6 +86,7 @@ def make_onestop(url: str, **overrides: object) -> OneStop:
         )
     for username, unit in TEST_CLERKS.items():
         onestop.directory.ensure_user(username=username, display_name=username, grants=[("clerk", unit)])
+    onestop.calendars.seed(CALENDARS, T0)
     return onestop
 
 

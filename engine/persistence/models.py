@@ -159,6 +159,11 @@ class Case(Base):
     """A dossier: read projection of its events plus the latest workflow snapshot."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_due_at", "due_at"),
+        Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_received_at", "received_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     dossier_code: Mapped[str] = mapped_column(String(100), unique=True)
@@ -169,7 +174,12 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(200))
     current_step: Mapped[str] = mapped_column(String(500), default="")
     received_at: Mapped[datetime]
-    appointment_date: Mapped[date | None] = mapped_column(Date)
+    appointment_date: Mapped[date | None] = mapped_column(Date)  # promised at receipt, never changed
+    due_date: Mapped[date | None] = mapped_column(Date)  # after extensions and pauses
+    due_at: Mapped[datetime | None]  # close of business on due_date, UTC
+    paused_at: Mapped[datetime | None]  # the clock is stopped since
+    pause_kind: Mapped[str | None] = mapped_column(String(20))  # "waiting" (for the applicant) or "staff"
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer)
@@ -285,7 +295,22 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    failed_at: Mapped[datetime | None]  # given up after the last retry
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendarRevision(Base):
+    """One version of a jurisdiction's calendar; edits add a revision, none is changed."""
+
+    __tablename__ = "calendar_revisions"
+    __table_args__ = (Index("ix_calendar_revisions_country_id", "country", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    content: Mapped[dict[str, Any]] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
 
 
 class AccessLogEntry(Base):

@@ -9,6 +9,7 @@ import streamlit as st
 from designer.diagram import render_svg
 from engine.errors import OneStopError
 from engine.views import FieldChange
+from runtime.deadline_panel import draw_deadline
 from runtime.documents import draw_documents
 from runtime.event_labels import event_labels
 from runtime.i18n import format_date, format_datetime
@@ -56,6 +57,9 @@ columns[3].metric(
     _("Appointment date"), format_date(case.appointment_date, locale) if case.appointment_date else "—"
 )
 st.caption(f"{_('Step')}: {case.current_step}")
+if notice := st.session_state.pop("case.notice", None):
+    st.success(notice)
+draw_deadline(onestop, user, case, locale, zone, _)
 
 st.subheader(_("Diagram"))
 try:

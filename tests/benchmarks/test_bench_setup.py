@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.benchmarks import audit_bench, engine_bench, worklist_bench
+from tests.benchmarks import audit_bench, engine_bench, sla_bench, worklist_bench
 
 
 def test_the_engine_benchmark_builds_its_database(tmp_path: Path) -> None:
@@ -36,3 +36,15 @@ def test_the_audit_benchmark_copies_cases_that_verify(tmp_path: Path) -> None:
         assert report.cases_checked == 20
     finally:
         onestop.close()
+
+
+def test_the_sla_benchmark_seeds_cases_and_times_every_report(tmp_path: Path) -> None:
+    onestop = sla_bench.seeded(tmp_path, 10)
+    try:
+        timings = sla_bench.measure_reports(onestop, repeat=1)
+        assert len(timings) == 5 and all(value >= 0 for value in timings.values())
+        assert onestop.sla.summary("lan", **sla_bench.PERIOD, now=sla_bench.T0).total.received == 10
+    finally:
+        onestop.close()
+    received, fired = sla_bench.measure_sweep(tmp_path, 5)
+    assert received > 0 and fired > 0

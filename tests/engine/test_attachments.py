@@ -70,7 +70,7 @@ def test_a_refused_upload_stores_nothing_and_reports_every_field(onestop: OneSto
     assert ("building_plans", "'empty.pdf' is empty") in messages
     assert ("storeys", "this field takes no file") in messages
     assert _rows(onestop, "SELECT count(*) FROM attachments") == [(0,)]
-    assert [e.kind for e in onestop.queries.events("system", code)][-1] == "task_ready"
+    assert [e.kind for e in onestop.queries.events("system", code)][-1] == "deadline_set"  # nothing new
 
 
 def test_a_field_restricts_media_types_and_size(onestop: OneStop) -> None:

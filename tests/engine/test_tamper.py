@@ -159,41 +159,65 @@ def _intake_done(d: CaseDriver) -> None:
     d.complete("check_completeness", COMPLETE)
 
 
+def _seq(onestop: OneStop, code: str, kind: str, element: str | None = None) -> int:
+    """The seq of the first event of ``kind`` (at ``element``) in the case's history."""
+    return next(
+        e.seq
+        for e in onestop.queries.events("system", code)
+        if e.kind == kind and (element is None or e.element_id == element)
+    )
+
+
+def _last_seq(onestop: OneStop, code: str) -> int:
+    return onestop.queries.events("system", code)[-1].seq
+
+
 def _named(report: VerifyReport) -> list[tuple[str, int, str]]:
     return [(p.dossier_code, p.seq, p.kind) for p in report.problems]
 
 
 def test_an_edited_payload_is_named_by_the_chain(onestop: OneStop) -> None:
     code = drive(onestop, issued)
+    approved = _seq(onestop, code, "task_completed", "approval")
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         connection.execute(
-            text("UPDATE case_events SET payload = :p WHERE case_id = :c AND seq = 16"),
-            {"p": '{"data":{"decision":"refuse"},"ref":"approval#1"}', "c": _case_id(connection, code)},
+            text("UPDATE case_events SET payload = :p WHERE case_id = :c AND seq = :s"),
+            {
+                "p": '{"data":{"decision":"refuse"},"ref":"approval#1"}',
+                "c": _case_id(connection, code),
+                "s": approved,
+            },
         )
     report = onestop.verify()
-    assert _named(report) == [(code, 16, "chain")]
+    assert _named(report) == [(code, approved, "chain")]
     assert report.problems[0].element_id == "approval"
 
 
 def test_a_forged_approval_with_recomputed_hashes_fails_replay(onestop: OneStop) -> None:
     code = drive(onestop, _intake_done)
     honest = drive(onestop, issued)
+    forged = _last_seq(onestop, code) + 1
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO case_events (case_id, seq, at, actor, kind, element_id, payload, prev_hash, hash) "
-                "VALUES (:c, 11, :at, 'prasert', 'task_completed', 'approval', :p, '', '')"
+                "VALUES (:c, :s, :at, 'prasert', 'task_completed', 'approval', :p, '', '')"
             ),
-            {"c": _case_id(connection, code), "at": T0 + timedelta(hours=1), "p": canonical_json(FORGED)},
+            {
+                "c": _case_id(connection, code),
+                "s": forged,
+                "at": T0 + timedelta(hours=1),
+                "p": canonical_json(FORGED),
+            },
         )
         _rechain(connection, code)
     assert onestop.verify_chains().ok
 
     report = onestop.verify()
 
-    assert _named(report) == [(code, 11, "replay")]
+    assert _named(report) == [(code, forged, "replay")]
     problem = report.problems[0]
     assert problem.element_id == "approval" and "approval#1" in str(problem.found)
     assert honest not in {p.dossier_code for p in report.problems}
@@ -203,19 +227,21 @@ def test_changed_decision_data_with_recomputed_hashes_fails_replay_where_the_pat
     onestop: OneStop,
 ) -> None:
     code = drive(onestop, issued)
+    approved = _seq(onestop, code, "task_completed", "approval")
+    fork = _seq(onestop, code, "gateway_taken", "gw_decision")
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         refused = {"data": {"decision": "refuse", "reasons": "Green zone."}, "ref": "approval#1"}
         connection.execute(
-            text("UPDATE case_events SET payload = :p WHERE case_id = :c AND seq = 16"),
-            {"p": canonical_json(refused), "c": _case_id(connection, code)},
+            text("UPDATE case_events SET payload = :p WHERE case_id = :c AND seq = :s"),
+            {"p": canonical_json(refused), "c": _case_id(connection, code), "s": approved},
         )
         _rechain(connection, code)
     assert onestop.verify_chains().ok
 
     report = onestop.verify()
 
-    assert _named(report) == [(code, 17, "replay")]
+    assert _named(report) == [(code, fork, "replay")]
     problem = report.problems[0]
     assert problem.element_id == "gw_decision"
     assert "calculate_fee" in str(problem.expected) and "calculate_fee" not in str(problem.found)
@@ -223,38 +249,38 @@ def test_changed_decision_data_with_recomputed_hashes_fails_replay_where_the_pat
 
 def test_reordered_events_with_recomputed_hashes_fail_replay(onestop: OneStop) -> None:
     code = drive(onestop, issued)
+    first = _seq(onestop, code, "task_ready", "plan_review")
+    assert _seq(onestop, code, "task_ready", "site_visit") == first + 1
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         case_id = _case_id(connection, code)
-        # Swap the contents of seq 9 and 10 (the two parallel review tasks becoming ready).
-        connection.execute(
-            text("UPDATE case_events SET seq = -9 WHERE case_id = :c AND seq = 9"), {"c": case_id}
-        )
-        connection.execute(
-            text("UPDATE case_events SET seq = 9 WHERE case_id = :c AND seq = 10"), {"c": case_id}
-        )
-        connection.execute(
-            text("UPDATE case_events SET seq = 10 WHERE case_id = :c AND seq = -9"), {"c": case_id}
-        )
+        # Swap the two parallel review tasks becoming ready.
+        swap = "UPDATE case_events SET seq = :to WHERE case_id = :c AND seq = :s"
+        connection.execute(text(swap), {"c": case_id, "s": first, "to": -first})
+        connection.execute(text(swap), {"c": case_id, "s": first + 1, "to": first})
+        connection.execute(text(swap), {"c": case_id, "s": -first, "to": first + 1})
         _rechain(connection, code)
     assert onestop.verify_chains().ok
 
     report = onestop.verify()
 
-    assert _named(report) == [(code, 9, "replay")]
+    assert _named(report) == [(code, first, "replay")]
     problem = report.problems[0]
-    assert problem.element_id == "site_visit"  # what the record now says is at seq 9
+    assert problem.element_id == "site_visit"  # what the record now says is at that seq
     assert "site_visit" in str(problem.expected) and "plan_review" in str(problem.found)
 
 
 def test_a_truncated_tail_with_a_fixed_header_is_caught_only_by_the_checkpoint(onestop: OneStop) -> None:
     code = drive(onestop, issued)
+    paid, last = _seq(onestop, code, "task_completed", "record_payment"), _last_seq(onestop, code)
     onestop.checkpoint("lan", T0 + timedelta(days=40))
     _unlock(onestop)
     with onestop.db.engine.begin() as connection:
         case_id = _case_id(connection, code)
         # Back to before payment was recorded: the case looks like it still waits for it.
-        connection.execute(text("DELETE FROM case_events WHERE case_id = :c AND seq > 20"), {"c": case_id})
+        connection.execute(
+            text("DELETE FROM case_events WHERE case_id = :c AND seq >= :s"), {"c": case_id, "s": paid}
+        )
         connection.execute(
             text("UPDATE cases SET status = 'running', outcome = NULL WHERE id = :c"), {"c": case_id}
         )
@@ -263,8 +289,8 @@ def test_a_truncated_tail_with_a_fixed_header_is_caught_only_by_the_checkpoint(o
 
     report = onestop.verify()
 
-    assert _named(report) == [(code, 21, "checkpoint")]
-    assert report.problems[0].expected is not None and "seq 26" in report.problems[0].expected
+    assert _named(report) == [(code, paid, "checkpoint")]
+    assert report.problems[0].expected is not None and f"seq {last}" in report.problems[0].expected
 
 
 def test_a_snapshot_that_no_longer_matches_its_events_is_named(database_url: str) -> None:
@@ -297,6 +323,7 @@ def test_a_snapshot_that_no_longer_matches_its_events_is_named(database_url: str
 
 def test_an_older_copy_of_the_event_table_is_caught_by_the_checkpoint(onestop: OneStop) -> None:
     codes = [drive(onestop, _intake_done) for _ in range(3)]
+    first_missing = _last_seq(onestop, codes[0]) + 1
     with onestop.db.engine.begin() as connection:
         old_events = connection.execute(text(f"SELECT {EVENT_COLUMNS} FROM case_events")).mappings().all()
         old_headers = connection.execute(text(f"SELECT id, {HEADER_COLUMNS} FROM cases")).mappings().all()
@@ -320,7 +347,10 @@ def test_an_older_copy_of_the_event_table_is_caught_by_the_checkpoint(onestop: O
 
     report = onestop.verify()
 
-    assert _named(report) == [(codes[0], 11, "checkpoint"), (codes[1], 11, "checkpoint")]
+    assert _named(report) == [
+        (codes[0], first_missing, "checkpoint"),
+        (codes[1], first_missing, "checkpoint"),
+    ]
 
 
 def test_a_checkpoint_with_a_bad_signature_is_a_problem_and_the_one_before_is_used(

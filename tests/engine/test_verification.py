@@ -133,5 +133,5 @@ def test_the_cli_verifies_signs_checkpoints_and_the_worker_takes_them(
         onestop.close()
     assert main(["audit", "verify", "--all"]) == 1
     failed = capsys.readouterr().out
-    assert "FAIL snapshot TH.50.01-260302-0001 seq 3: " in failed
+    assert "FAIL snapshot TH.50.01-260302-0001 seq 4: " in failed
     assert "expected status running (None), found status completed (None)" in failed
