@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import IntegrityError, ScriptFailed
+from engine.registries import PopulationRegistry, population_connector
 
 Connector = Callable[[Mapping[str, Any]], Any]
 
@@ -127,9 +128,11 @@ def delay_notice(params: Mapping[str, Any]) -> dict[str, Any]:
 NOTICE_OPERATIONS = frozenset({"notify.delay_notice"})
 
 
-def default_connectors() -> ConnectorRegistry:
-    """The connectors bundled with OneStop."""
+def default_connectors(population: PopulationRegistry | None = None) -> ConnectorRegistry:
+    """The connectors bundled with OneStop. ``registry.population`` answers from
+    ``population`` (see :mod:`engine.registries`); without one it says none is connected."""
     registry = ConnectorRegistry()
+    registry.register("registry.population", population_connector(population))
     registry.register("fee.building_permit", building_permit_fee)
     registry.register("notify.delay_notice", delay_notice)
     return registry

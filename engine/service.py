@@ -25,6 +25,7 @@ from engine.persistence.database import Database
 from engine.procedures import ProcedureCatalog, PublishCheck
 from engine.process_export import ProcessExports
 from engine.queries import CaseQueries
+from engine.registries import FileRegistry
 from engine.sandbox import Sandbox, SandboxLimits
 from engine.settings import Settings
 from engine.sla_report import SlaReports
@@ -67,7 +68,7 @@ class OneStop:
                 cpu_seconds=settings.script_cpu_seconds, memory_bytes=settings.script_memory_mb * 2**20
             )
         )
-        self.connectors = connectors or default_connectors()
+        self.connectors = connectors or default_connectors(FileRegistry(settings.population_registry))
         self.procedures = ProcedureCatalog(self.db, publish_check=publish_check)
         self.workflows = WorkflowCache(settings.workflow_cache_size)
         self.calendars = CalendarBook(self.db)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         calendars_dir: folder of the bundled jurisdiction calendars (``calendars/*.yaml``)
             that ``seed-demo`` loads when a country has no calendar yet.
         nearly_late_hours: an open case is *nearly late* when its deadline is this close.
+        population_registry: JSON file the bundled population-registry adapter reads (the
+            demo's invented people); a deployment registers a real adapter instead.
         notifier: how the worker delivers outbox messages: ``file`` (one JSON line per
             message in ``notifications_file``), ``log`` (the ``onestop.notifications``
             logger) or ``smtp`` (e-mail through ``smtp_host``).
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     checkpoint_key: Path = Field(default=DEFAULT_VAR_DIR / "checkpoint_key.pem")
     checkpoint_every_minutes: float = Field(default=60.0, ge=0)
     calendars_dir: Path = Field(default=Path("calendars"))
+    population_registry: Path = Field(default=Path("demo/population.json"))
     nearly_late_hours: float = Field(default=48.0, gt=0, le=24 * 60)
     notifier: Literal["file", "log", "smtp"] = "file"
     notifications_file: Path = Field(default=DEFAULT_VAR_DIR / "notifications.jsonl")

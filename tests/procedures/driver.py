@@ -9,7 +9,26 @@ from engine import OneStop
 from engine.views import CaseView, WorkItemView
 
 # Who does what in the demo unit TH.50.01.
-ACTORS = {"intake_officer": "somchai", "engineer": "niran", "approver": "prasert", "clerk": "clerk1"}
+ACTORS = {
+    "intake_officer": "somchai",
+    "engineer": "niran",
+    "approver": "prasert",
+    "clerk": "clerk1",
+    "sanitation_officer": "boon",
+    "cashier": "ploy",
+}
+# Who does what in the Vietnamese demo units (runtime/demo.py): the ward's own staff, and the
+# city's agencies, whose grants cover the wards below.
+_HANOI_AGENCIES = {"police_officer": "giang", "insurance_officer": "hanh", "inspector": "thu"}
+ACTORS_BY_UNIT = {
+    "VN.01.001": {"intake_officer": "linh", "specialist": "minh", "approver": "hoa", **_HANOI_AGENCIES},
+    "VN.01": {"intake_officer": "nam", "specialist": "quang", "approver": "son", **_HANOI_AGENCIES},
+}
+
+
+def actor_for(role: str, unit: str) -> str:
+    """The demo user who holds ``role`` for cases of ``unit``."""
+    return ACTORS_BY_UNIT.get(unit, {}).get(role) or ACTORS[role]
 
 
 class CaseDriver:
@@ -20,12 +39,16 @@ class CaseDriver:
         self.now = now
         self.reload_each_step = reload_each_step
         self.code = ""
+        self.unit = "TH.50.01"
 
     def tick(self, **delta: float) -> None:
         self.now += timedelta(**delta) if delta else timedelta(minutes=5)
 
     def start(self, procedure: str, unit: str = "TH.50.01", data: dict[str, Any] | None = None) -> CaseView:
-        case = self.onestop.cases.start_case(ACTORS["intake_officer"], procedure, unit, self.now, data or {})
+        self.unit = unit
+        case = self.onestop.cases.start_case(
+            actor_for("intake_officer", unit), procedure, unit, self.now, data or {}
+        )
         self.code = case.dossier_code
         return case
 
@@ -44,12 +67,14 @@ class CaseDriver:
         self._maybe_reload()
         self.tick()
         item = self.item(element_id)
-        return self.onestop.cases.complete(actor or ACTORS[item.role], item.id, self.now, data)
+        return self.onestop.cases.complete(actor or actor_for(item.role, self.unit), item.id, self.now, data)
 
-    def deliver(self, message: str, payload: dict[str, Any], actor: str = "somchai") -> CaseView:
+    def deliver(self, message: str, payload: dict[str, Any], actor: str | None = None) -> CaseView:
+        """Record a message as the unit's intake officer (or ``actor``, e.g. the lane that waits)."""
         self._maybe_reload()
         self.tick()
-        return self.onestop.cases.deliver_message(actor, self.code, message, self.now, payload)
+        who = actor or actor_for("intake_officer", self.unit)
+        return self.onestop.cases.deliver_message(who, self.code, message, self.now, payload)
 
     def wait(self, **delta: float) -> list[str]:
         """Move the clock on and let the worker fire what is due."""
