@@ -132,7 +132,12 @@ class _Builder:
         if depth >= _MAX_DEPTH:
             return node
         for sub in _as_list(node.pop("allOf", None)):
-            node = _merge(node, self.resolve(sub, depth=depth + 1))
+            part = self.resolve(sub, depth=depth + 1)
+            if "if" in part:  # several conditions may be combined: keep every one
+                node[_CONDITIONS] = [*_conditions(node), *_conditions(part)]
+                node.pop("if", None), node.pop("then", None), node.pop("else", None)
+                part = {k: v for k, v in part.items() if k not in _CONDITION_KEYS}
+            node = _merge(node, part)
         for key in ("oneOf", "anyOf") if pick_branch else ():
             first = next((b for b in _as_list(node.get(key)) if isinstance(b, dict)), None)
             if first is not None:
@@ -165,6 +170,31 @@ class _Builder:
     def object_value(
         self, node: dict[str, Any], path: str, depth: int, seeds: dict[str, Any]
     ) -> dict[str, Any]:
+        """Values for an object; its conditions (``if``/``then``/``else``, also several
+        combined with ``allOf``) are applied until the values stop changing, since one
+        branch may set a value another condition tests."""
+        conditions = _conditions(node)
+        plain = {k: v for k, v in node.items() if k not in _CONDITION_KEYS}
+        values = self._fill(plain, path, depth, seeds)
+        for _ in range(len(conditions)):
+            if depth >= _MAX_DEPTH:
+                break
+            shaped = plain
+            for when, then, otherwise in conditions:
+                branch = then if _matches(values, when) else otherwise
+                if isinstance(branch, dict):
+                    shaped = _merge(shaped, self.resolve(branch))
+            if shaped is plain:
+                break
+            refilled = self.object_value(
+                shaped, path, depth + 1, {k: v for k, v in values.items() if k in seeds}
+            )
+            if refilled == values:
+                break
+            values = refilled
+        return values
+
+    def _fill(self, node: dict[str, Any], path: str, depth: int, seeds: dict[str, Any]) -> dict[str, Any]:
         found = node.get("properties")
         properties: dict[str, Any] = found if isinstance(found, dict) else {}
         values = {name: copy.deepcopy(seed) for name, seed in seeds.items()}
@@ -175,11 +205,6 @@ class _Builder:
         for name in required:
             if isinstance(name, str) and name not in values:
                 values[name] = self.value(node.get("additionalProperties", {}), name, depth)
-        branch = node.get("then") if _matches(values, node.get("if")) else node.get("else")
-        if isinstance(branch, dict) and depth < _MAX_DEPTH:
-            plain = {k: v for k, v in node.items() if k not in ("if", "then", "else")}
-            kept = {k: v for k, v in values.items() if k in seeds}
-            return self.object_value(_merge(plain, self.resolve(branch)), path, depth + 1, kept)
         return values
 
     def array_value(self, node: dict[str, Any], path: str, depth: int) -> list[Any]:
@@ -290,6 +315,16 @@ def _matches(values: dict[str, Any], condition: Any) -> bool:
         if isinstance(sub.get("enum"), list) and values[name] not in sub["enum"]:
             return False
     return True
+
+
+_CONDITIONS: Final = "x-sample-conditions"  # internal: the conditions gathered from allOf
+_CONDITION_KEYS: Final = ("if", "then", "else", _CONDITIONS)
+
+
+def _conditions(node: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
+    """The node's own ``if``/``then``/``else`` and those gathered from its ``allOf``."""
+    own = [(node["if"], node.get("then"), node.get("else"))] if "if" in node else []
+    return [*own, *node.get(_CONDITIONS, [])]
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -28,10 +28,13 @@ _NOTES = {
 
 
 def changed_data(event: CaseEvent, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields an event sets: start data and submitted forms field by field, a message's
-    payload under its name, a service answer under the service task's id."""
+    """The fields an event sets: start data, submitted forms and what a script task changed
+    field by field (a field a script removed is set to None), a message's payload under its
+    name, a service answer under the service task's id."""
     if event.kind in ("case_started", "task_completed"):
         return dict(payload.get("data") or {})
+    if event.kind == "step_completed":
+        return {**dict.fromkeys(payload.get("removed") or ()), **dict(payload.get("data") or {})}
     if event.kind == "message_received":
         return {str(payload["name"]): payload.get("payload")}
     if event.kind == "service_called" and event.element_id:

@@ -22,11 +22,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -40,7 +41,7 @@ from engine.errors import (
     WorkflowFailed,
 )
 from engine.sandbox import Sandbox
-from engine.script_engine import SandboxedScriptEngine, find_script_error
+from engine.script_engine import SCRIPT_CHANGES, SandboxedScriptEngine, find_script_error, script_changes
 from engine.sla_clock import CalendarSource, CaseClock, running_under
 from engine.snapshots import dump_workflow, load_workflow
 from engine.specs import CompiledProcedure
@@ -266,6 +267,19 @@ class CaseWorkflow:
                     names.add(definition.name)
         return names
 
+    def awaited_messages(self) -> set[str]:
+        """Messages the case stands still for: caught by an intermediate event or an
+        event-based gateway, not by a boundary event (which may arrive while work goes on,
+        like a withdrawal)."""
+        names = set()
+        for task in self._waiting_tasks():
+            if isinstance(task.task_spec, BoundaryEvent):
+                continue
+            for definition in _definitions(task.task_spec):
+                if type(definition).__name__ == "MessageEventDefinition":
+                    names.add(definition.name)
+        return names
+
     def waiting_lane(self, message: str) -> str | None:
         for task in self._waiting_tasks():
             if any(getattr(d, "name", None) == message for d in _definitions(task.task_spec)):
@@ -413,7 +427,13 @@ class CaseWorkflow:
             if ref is not None and _is_timer(spec):
                 return EventDraft("timer_fired", element, {"ref": ref, "name": spec.bpmn_name})
             return EventDraft("event_reached", element, {"name": spec.bpmn_name})
-        return EventDraft("step_completed", element, {"name": spec.bpmn_name, "type": type(spec).__name__})
+        payload: dict[str, Any] = {"name": spec.bpmn_name, "type": type(spec).__name__}
+        changes = task.internal_data.pop(SCRIPT_CHANGES, None)
+        if isinstance(spec, BusinessRuleTaskMixin) and task.parent is not None:
+            changes = script_changes(task.parent.data, task.data)  # the decision table's outputs
+        if changes and (changes["set"] or changes["removed"]):
+            payload["data"], payload["removed"] = changes["set"], changes["removed"]
+        return EventDraft("step_completed", element, payload)
 
     def _name(self, task: Task) -> str:
         key = str(task.id)

@@ -16,6 +16,7 @@ ours back out.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,24 @@ class ServiceGateway(Protocol):
     def call(self, element_id: str, operation: str, params: dict[str, Any]) -> Any:
         """Run ``operation`` for service task ``element_id``; returns JSON-serialisable data."""
         ...
+
+
+#: Where a script task keeps what its script changed until the step is recorded as an event
+#: (SpiffWorkflow shares nested task data between tasks, so the change is taken against a
+#: deep copy made before the script ran, not against the parent task's data).
+SCRIPT_CHANGES = "onestop_script_changes"
+
+
+def script_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"set": {name: value}, "removed": [names]}`` between two versions of task data."""
+    return {
+        "set": {
+            key: copy.deepcopy(value)
+            for key, value in after.items()
+            if key not in before or before[key] != value
+        },
+        "removed": sorted(key for key in before if key not in after),
+    }
 
 
 def _merged(data: Mapping[str, Any], external_context: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -168,7 +187,9 @@ class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             ScriptRejected: refused or stopped by the sandbox.
             ScriptFailed: the script raised an ordinary error.
         """
+        before = copy.deepcopy(task.data)
         _run_script(self.sandbox, script, task.data, external_context, _element_id(task))
+        task.internal_data[SCRIPT_CHANGES] = script_changes(before, task.data)
         return True
 
     def call_service(

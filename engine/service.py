@@ -14,6 +14,7 @@ from engine.audit import verify_chains
 from engine.calendars import CalendarBook
 from engine.case_replay import CaseReplays
 from engine.cases import CaseService
+from engine.catalogue import Catalogue
 from engine.chain_checkpoints import is_checkpoint_due, take_checkpoint
 from engine.connectors import ConnectorRegistry, default_connectors
 from engine.directory import Directory
@@ -70,6 +71,7 @@ class OneStop:
         )
         self.connectors = connectors or default_connectors(FileRegistry(settings.population_registry))
         self.procedures = ProcedureCatalog(self.db, publish_check=publish_check)
+        self.catalogue = Catalogue(self.db)
         self.workflows = WorkflowCache(settings.workflow_cache_size)
         self.calendars = CalendarBook(self.db)
         self.cases = CaseService(

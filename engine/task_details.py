@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
 
 from engine.authorization import load_principal, require_role
 from engine.case_documents import list_documents
@@ -14,6 +14,7 @@ from engine.errors import WorkItemNotFound
 from engine.instructions import render_instructions
 from engine.persistence.database import Database
 from engine.persistence.prepared import Tx
+from engine.personal_data import personal_fields, visible_data
 from engine.procedures import ProcedureCatalog
 from engine.queries import PersonalDataRules, case_events, data_from_events, log_access
 from engine.views import TaskView
@@ -47,20 +48,38 @@ class TaskDetails:
             info = self.catalog.info(tx, case.procedure_version_id)
             form = info.compiled.form_for(item.element_id)
             schema = form.definition if form is not None else None
-            prefill: dict[str, Any] = {}
             events = case_events(session, case.id)
-            if schema is not None:
-                data = data_from_events(events)
-                prefill = {name: data[name] for name in schema.get("properties", {}) if name in data}
-            if prefill:
+            data = data_from_events(events)
+            prefill = (
+                {name: data[name] for name in schema.get("properties", {}) if name in data}
+                if schema is not None
+                else {}
+            )
+            user_task = info.compiled.user_tasks.get(item.element_id)
+            template = user_task.instructions if user_task else None
+            # The instructions may name any field of the case; personal ones show only to the
+            # roles that need them, and a personal value they show is a logged read.
+            shown, masked = visible_data(
+                data, principal, found.unit_path, info.manual, info.compiled.starter_role
+            )
+            quoted = {
+                name
+                for name in personal_fields(info.manual)
+                if name in data
+                and name not in masked
+                and template
+                and re.search(rf"\b{re.escape(name)}\b", template)
+            }
+            read = {**{name: data[name] for name in quoted}, **prefill}
+            if read:
                 log_access(
-                    session, now, principal.username, case.id, prefill, f"work item {item.id} ({item.name})"
+                    session, now, principal.username, case.id, read, f"work item {item.id} ({item.name})"
                 )
             case_view = case_view_of(tx, case, info.procedure_code, info.version, found.unit_code)
-            user_task = info.compiled.user_tasks.get(item.element_id)
             instructions = render_instructions(
-                user_task.instructions if user_task else None,
+                template,
                 {
+                    **shown,
                     "dossier_code": case.dossier_code,
                     "step": item.name,
                     "received_at": case_view.received_at.isoformat(),

@@ -103,6 +103,72 @@ class ProcedureVersionView(View):
     running_cases: int = Field(default=0, description="Cases still running on this version (in lists)")
 
 
+#: A text of the published catalogue by language code (``th``, ``vi``, ``en``).
+CatalogueText = dict[str, str]
+
+
+class CatalogueStep(View):
+    """One step of a published service manual."""
+
+    id: str
+    name: CatalogueText = Field(default_factory=dict)
+    role: str | None = None
+    allowance_days: int | None = None
+
+
+class CatalogueDocument(View):
+    """A document the applicant brings, or that the state already holds (once-only)."""
+
+    name: CatalogueText
+    required: bool = True
+    held_by_state: bool = False
+    note: CatalogueText | None = None
+
+
+class CatalogueFee(View):
+    """A fee; ``amount`` 0 means free of charge, ``None`` that the manual gives no amount."""
+
+    name: CatalogueText
+    amount: float | None = None
+    unit: str | None = None
+    currency: str | None = None
+    basis: str | None = None
+
+
+class CatalogueResult(View):
+    """What the citizen receives."""
+
+    name: CatalogueText
+    validity: str | None = None
+
+
+class CatalogueEntry(View):
+    """The published service manual of one procedure version: public open data.
+
+    Only the manual's citizen-facing sections and the version's metadata; never who
+    imported or published it, nor the engine's own fields (roles, personal-data lists).
+    """
+
+    procedure_code: str
+    version: int
+    sha256: str
+    published_at: datetime
+    national_code: str | None = None
+    name: CatalogueText
+    legal_basis: tuple[str, ...] = ()
+    responsible_unit: CatalogueText | None = None
+    channels: tuple[str, ...] = ()
+    time_limit_days: int | None = None
+    day_type: Literal["working", "calendar"] | None = None
+    cutoff: str | None = Field(default=None, description="Receipts after this local time count next day")
+    max_extensions: int | None = None
+    steps: tuple[CatalogueStep, ...] = ()
+    documents: tuple[CatalogueDocument, ...] = ()
+    fees: tuple[CatalogueFee, ...] = ()
+    results: tuple[CatalogueResult, ...] = ()
+    complaint_channel: CatalogueText | None = None
+
+
 class ImportResult(View):
     version: ProcedureVersionView
     created: bool = Field(description="False when an identical version already existed")

@@ -21,6 +21,7 @@ from runtime.sessions import current_locale, gettext, now, roles_of, set_locale,
 PAGES = Path(__file__).resolve().parent / "workbench"
 STUDIO = Path(__file__).resolve().parent / "studio"
 AUDIT = Path(__file__).resolve().parent / "audit"
+PUBLIC = Path(__file__).resolve().parent / "public"  # open to everyone, signed in or not
 WORK_ROLES_EXCLUDED = {"admin", "auditor", "designer"}
 STARTER_ROLES = {"intake_officer"}
 DESIGN_ROLES = {"admin", "designer"}
@@ -36,8 +37,30 @@ except OneStopError as exc:  # e.g. an unusable OIDC mapping file
 user = signed_in_user() or sign_in_from_provider(onestop, now())
 _ = gettext()
 
+
+def choose_language() -> None:
+    set_locale(st.session_state["auth.language"])
+
+
+def draw_language_box() -> None:
+    """The language picker, for signed-in users and anonymous visitors of the public pages."""
+    # The picker shows the session's language, which signing in may have changed since the
+    # picker was last drawn (a user's own language); a choice applies before the page runs.
+    st.session_state["auth.language"] = current_locale()
+    st.selectbox(
+        _("Language"),
+        LOCALES,
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        key="auth.language",
+        on_change=choose_language,
+    )
+
+
+catalogue_page = st.Page(PUBLIC / "catalogue.py", title=_("Procedures catalogue"), icon="📖")
 if user is None:
-    pages = [st.Page(PAGES / "sign_in.py", title=_("Sign in"), icon="🔑", default=True)]
+    pages = [st.Page(PAGES / "sign_in.py", title=_("Sign in"), icon="🔑", default=True), catalogue_page]
+    with st.sidebar:
+        draw_language_box()
 else:
     roles = roles_of(user)
     works = bool(roles - WORK_ROLES_EXCLUDED)
@@ -75,18 +98,10 @@ else:
     if "admin" in roles:
         pages.append(st.Page(PAGES / "admin.py", title=_("Admin"), icon="⚙️"))
         pages.append(st.Page(PAGES / "calendars.py", title=_("Calendars"), icon="📅"))
+    pages.append(catalogue_page)
     with st.sidebar:
         st.caption(_("Signed in as {user}").format(user=user.display_name))
-        chosen = st.selectbox(
-            _("Language"),
-            LOCALES,
-            index=LOCALES.index(current_locale()),
-            format_func=lambda code: LANGUAGE_NAMES[code],
-            key="auth.language",
-        )
-        if chosen != current_locale():
-            set_locale(chosen)
-            st.rerun()
+        draw_language_box()
         if st.button(_("Sign out"), key="auth.sign_out"):
             at_provider = is_signed_in_at_provider()
             sign_out()

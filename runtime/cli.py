@@ -23,6 +23,7 @@ from designer.validation import has_errors, validate_package, validate_path
 from designer.version_diff import describe_diff, diff_packages
 from engine import SYSTEM_ACTOR, OneStop, Settings
 from engine.calendar_files import load_calendar_file
+from engine.catalogue_export import to_csv, to_json
 from engine.errors import FormInvalid, OneStopError, ProcedureInvalid
 from engine.open_data import open_data_csv
 from engine.views import CaseView, Finding, WorkItemView
@@ -501,6 +502,25 @@ def _sla_export(onestop: OneStop, args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalogue_export(onestop: OneStop, args: argparse.Namespace) -> int:
+    if args.format == "json":  # every language unless one is asked for
+        entries = onestop.catalogue.entries(args.language)
+        text = to_json(entries, _now(args))
+    else:
+        entries = onestop.catalogue.entries()
+        text = to_csv(entries, args.language or "en")
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OneStopError(f"{args.out} cannot be written: {exc}") from exc
+    else:
+        sys.stdout.write(text)
+    where = args.out or "standard output"
+    print(f"wrote {len(entries)} published procedure version(s) as {args.format} to {where}", file=sys.stderr)
+    return 0
+
+
 def _month_arg(raw: str, option: str) -> date:
     try:
         return datetime.strptime(raw, "%Y-%m").date()
@@ -695,6 +715,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     s_export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     s_export.add_argument("--as", dest="actor", default=SYSTEM_ACTOR)
+
+    catalogue = group("catalogue", "the public procedure catalogue (open data)")
+    catalogue_help = "write every published procedure version's service manual as open data"
+    g_export = command(catalogue, "export", _catalogue_export, catalogue_help)
+    g_export.add_argument("--format", required=True, choices=["json", "csv"])
+    g_export.add_argument(
+        "--language",
+        choices=["en", "th", "vi"],
+        help="texts in this language only (JSON default: every language; CSV default: en)",
+    )
+    g_export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
 
     audit = group("audit", "audit")
     verify_help = (

@@ -63,7 +63,7 @@ USERS: list[DemoUser] = [
     DemoUser("lan", "Lan (auditor, province)", (("auditor", PROVINCE),), "vi"),
     DemoUser("dao", "Dao (process designer, province)", (("designer", PROVINCE),), "vi"),
     DemoUser("boon", "Boonmee (sanitation, Chiang Mai City)", (("sanitation_officer", "TH.50.01"),), "th"),
-    DemoUser("ploy", "Ploy (cashier, Chiang Mai City)", (("cashier", "TH.50.01"),), "th"),
+    DemoUser("achara", "Achara (cashier, Chiang Mai City)", (("cashier", "TH.50.01"),), "th"),
     DemoUser("admin", "Administrator", (("admin", PROVINCE), ("admin", VN_PROVINCE)), "en"),
     # Vietnam: the one-stop desks (bộ phận một cửa) of a ward and of the city, their
     # specialists and leaders, and the agencies that take part in the bundled procedures.

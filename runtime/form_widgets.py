@@ -41,11 +41,25 @@ def label(definition: dict[str, Any], name: str, locale: str) -> str:
     return str(definition.get("title") or name)
 
 
+#: How a field filled from a state registry (``x-source``) is marked, per locale: the
+#: once-only principle says the citizen is not asked for it.
+STATE_SOURCED = {
+    "en": "🏛️ From the population registry: the applicant is not asked for it.",
+    "th": "🏛️ ข้อมูลจากทะเบียนราษฎร: ไม่ต้องขอจากผู้ยื่นคำขอ",
+    "vi": "🏛️ Lấy từ cơ sở dữ liệu quốc gia về dân cư: không yêu cầu người dân cung cấp.",
+}
+
+
 def help_text(definition: dict[str, Any], locale: str) -> str | None:
+    """The field's help in ``locale``, marked when a state registry supplies the value."""
     texts = definition.get("x-description")
     if isinstance(texts, dict) and texts.get(locale):
-        return str(texts[locale])
-    found = definition.get("description")
+        found: Any = texts[locale]
+    else:
+        found = definition.get("description")
+    if definition.get("x-source") == "population_registry":
+        mark = STATE_SOURCED.get(locale, STATE_SOURCED["en"])
+        return f"{found}\n\n{mark}" if found else mark
     return str(found) if found else None
 
 

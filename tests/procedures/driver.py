@@ -15,7 +15,7 @@ ACTORS = {
     "approver": "prasert",
     "clerk": "clerk1",
     "sanitation_officer": "boon",
-    "cashier": "ploy",
+    "cashier": "achara",
 }
 # Who does what in the Vietnamese demo units (runtime/demo.py): the ward's own staff, and the
 # city's agencies, whose grants cover the wards below.

@@ -64,6 +64,23 @@ def returned_without_supplement(d: CaseDriver) -> None:
     assert d.wait(days=15, minutes=1)
 
 
+def returned_insufficient(d: CaseDriver) -> None:
+    d.complete("check_completeness", INCOMPLETE)
+    d.complete("request_supplement", REQUEST)
+    d.deliver("documents_supplied", {"received_on": "2026-03-10", "items": INCOMPLETE["missing_items"][:1]})
+    d.complete(
+        "check_supplement", {"supplement_complete": False, "notes": "Engineer's licence still missing."}
+    )
+
+
+def delayed_then_issued(d: CaseDriver) -> None:
+    """The decision comes after the 45-day limit: one delay notice, then the permit."""
+    d.complete("check_completeness", COMPLETE)
+    assert d.wait(days=46) == ["timer_decision_overdue#1"]
+    review_and_approve(d)
+    pay_and_issue(d)
+
+
 def lapsed_unpaid(d: CaseDriver) -> None:
     d.complete("check_completeness", COMPLETE)
     review_and_approve(d)
@@ -81,7 +98,8 @@ def in_review(d: CaseDriver) -> None:
 
 
 #: Every way through the permit: issued, supplemented, returned, refused after amendment,
-#: lapsed, withdrawn, and still in review.
+#: lapsed, withdrawn, still in review, returned after an insufficient supplement, and
+#: issued late after a delay notice.
 EVERY_PATH: tuple[Path, ...] = (
     issued,
     supplied_then_issued,
@@ -90,4 +108,6 @@ EVERY_PATH: tuple[Path, ...] = (
     lapsed_unpaid,
     withdrawn,
     in_review,
+    returned_insufficient,
+    delayed_then_issued,
 )

@@ -72,9 +72,12 @@ def test_complete_dossier_is_reviewed_approved_paid_and_issued(driver: CaseDrive
     driver.complete("check_completeness", COMPLETE)
     review_and_approve(driver)
     pay_and_issue(driver)
+    # The fee comes from the fee table fee.dmn (more amounts: test_building_permit_fees.py).
     data = onestop.queries.case_data("system", driver.code, "test", driver.now).data
-    assert data["calculate_fee"]["amount"] == pytest.approx(110.0)
-    assert "service_called" in driver.kinds()
+    assert data["fee"]["amount"] == pytest.approx(110.0) and data["amount_due"] == pytest.approx(110.0)
+    events = onestop.queries.events("system", driver.code)
+    fee_step = [e for e in events if e.kind == "step_completed" and e.element_id == "calculate_fee"]
+    assert [e.payload["type"] for e in fee_step] == ["BusinessRuleTask"]
     assert_verifies(onestop)
 
 
