@@ -50,8 +50,17 @@ def test_frames_carry_the_data_of_their_moment_and_what_changed(onestop: OneStop
     assert "floor_area" not in first.data and done.data["floor_area"] == 180.0
     changes = {c.field: c for c in done.changes}
     assert (changes["floor_area"].before, changes["floor_area"].after) == (None, 180.0)
+    # The registry then vouches for the applicant's name and address (state-sourced).
+    registry = next(f for f in frames if f.element_id == "record_registry_data")
+    assert {c.field for c in registry.changes} == {"applicant_found", "applicant_name", "applicant_address"}
     later = frames[-1]
-    assert later.changes == () and later.data == done.data
+    assert later.changes == ()
+    assert later.data == {
+        **done.data,
+        **{c.field: c.after for c in registry.changes},
+        "lookup_applicant": later.data["lookup_applicant"],  # the registry's answer, masked
+    }
+    assert later.data["lookup_applicant"]["applicant_name"] == "น•••"
 
 
 def test_personal_values_stay_masked_without_a_purpose_or_a_role_that_needs_them(

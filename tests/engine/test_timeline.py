@@ -48,7 +48,14 @@ def test_each_event_lists_the_fields_it_changed_with_before_and_after(onestop: O
     assert changes["id_card_copy"].after == "c•••"  # the file name, masked: it is personal
     assert "applicant_name" not in changes  # unchanged since the start
     assert completed.documents == ("card.pdf",)
-    assert timeline.masked_fields == ("applicant_name", "id_card_copy", "national_id", "phone")
+    assert timeline.masked_fields == (
+        "applicant_address",
+        "applicant_name",
+        "id_card_copy",
+        "lookup_applicant",
+        "national_id",
+        "phone",
+    )
     assert all(e.seq == n for n, e in enumerate(timeline.entries, start=1))
 
 

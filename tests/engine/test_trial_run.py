@@ -145,7 +145,8 @@ def test_a_refusal_ends_at_permit_refused(onestop: OneStop, files: PackageFiles)
     assert trial.view.data["reasons"] == REFUSE["reasons"]
     view = trial.complete("notify_refusal", NOTICE)
     assert view.completed and view.end_events == ("end_permit_refused",)
-    assert not any(s.kind == "service_called" for s in view.steps)
+    # The registry was consulted; the delay notice and fee were not.
+    assert [s.element_id for s in view.steps if s.kind == "service_called"] == ["lookup_applicant"]
 
 
 def test_the_supplement_times_out_once_the_clock_moves_past_the_timer(

@@ -174,3 +174,17 @@ def test_withdrawn_case_keeps_its_code_and_closes_its_work(driver: CaseDriver, o
     assert case.open_items == ()
     assert onestop.queries.work_for("niran") == []
     assert_verifies(onestop)
+
+
+def test_the_registry_vouches_for_the_name_and_address_on_the_permit(
+    driver: CaseDriver, onestop: OneStop
+) -> None:
+    driver.complete("check_completeness", COMPLETE)
+    review_and_approve(driver)
+    driver.complete("record_payment", PAY)
+    task = onestop.tasks.task("somchai", driver.item("issue_permit").id, driver.now)
+    # ID 1101700230074 is in the demo registry: its name replaces the one typed at the counter.
+    assert task.prefill["applicant_name"] == "นางสาวสมศรี ใจดี"
+    assert task.prefill["applicant_address"].endswith("จังหวัดเชียงใหม่ 50200")
+    assert task.form_schema is not None
+    assert task.form_schema["properties"]["applicant_name"]["x-source"] == "population_registry"
