@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 from engine.authorization import Principal, load_principal
 from engine.calendar_files import CalendarData, bundled_calendars
@@ -113,8 +114,9 @@ class CalendarBook:
 
     def content(self, country: str) -> CalendarData | None:
         """The newest stored calendar of ``country``, or None."""
-        views = self.history(country)
-        return views[0].data if views else None
+        with self.db.read() as session:
+            newest = _newest(session, country)
+            return CalendarData.model_validate(newest.content) if newest is not None else None
 
     def save(
         self, actor: str, data: CalendarData | dict[str, Any], reason: str, now: datetime
@@ -139,12 +141,7 @@ class CalendarBook:
                 principal,
                 calendar.country,
             )
-            newest = session.scalars(
-                select(CalendarRevision)
-                .where(CalendarRevision.country == calendar.country)
-                .order_by(CalendarRevision.id.desc())
-                .limit(1)
-            ).first()
+            newest = _newest(session, calendar.country)
             if newest is not None and newest.sha256 == digest:
                 raise InputRejected(f"the {calendar.country} calendar is unchanged; nothing was saved")
             row = CalendarRevision(
@@ -172,6 +169,15 @@ class CalendarBook:
                 self.save(SYSTEM_ACTOR, calendar, f"bundled calendar file calendars/{country}.yaml", now)
                 seeded.append(country)
         return seeded
+
+
+def _newest(session: Session, country: str) -> CalendarRevision | None:
+    return session.scalars(
+        select(CalendarRevision)
+        .where(CalendarRevision.country == country)
+        .order_by(CalendarRevision.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _validated(data: CalendarData | dict[str, Any]) -> CalendarData:

@@ -31,13 +31,20 @@ MAX_REASON = 1000
 MAX_APOLOGY_REF = 100
 
 
+def deadline_at_receipt(calendar: WorkCalendar, rules: TimeRules, received: datetime) -> date | None:
+    """The appointment date of a dossier received at ``received``; None without a limit."""
+    if rules.limit_days is None:
+        return None
+    return calendar.due_date(received, rules.limit_days, rules.day_type, rules.cutoff)
+
+
 def set_at_receipt(
     case: CaseRecord, calendar: WorkCalendar, revision: int, rules: TimeRules
 ) -> EventDraft | None:
     """Compute and store the appointment date of a case just received; None without a limit."""
-    if rules.limit_days is None:
+    day = deadline_at_receipt(calendar, rules, case.received_at)
+    if day is None:
         return None
-    day = calendar.due_date(case.received_at, rules.limit_days, rules.day_type, rules.cutoff)
     case.appointment_date = case.due_date = day
     case.due_at = due_instant(day, calendar.timezone)
     return EventDraft(

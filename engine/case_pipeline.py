@@ -274,7 +274,7 @@ class CasePipeline:
                 lambda: self._clock(ctx).calendar,
                 ctx.compiled.time_rules,
                 ctx.now,
-                waiting_for=workflow.awaited_messages(),
+                waiting_for=workflow.waiting_messages(boundary=False),
                 closing=any(d.kind in ("case_completed", "case_cancelled") for d in drafts),
             )
         append_events(tx, case, ctx.now, actor, drafts)

@@ -259,21 +259,13 @@ class CaseWorkflow:
                 timers.append(PendingTimer(ref=ref, element_id=task.task_spec.bpmn_id, due_at=due))
         return timers
 
-    def waiting_messages(self) -> set[str]:
+    def waiting_messages(self, *, boundary: bool = True) -> set[str]:
+        """Messages the case waits for. With ``boundary=False`` only those it stands still
+        for: caught by an intermediate event or an event-based gateway, not by a boundary
+        event (which may arrive while work goes on, like a withdrawal)."""
         names = set()
         for task in self._waiting_tasks():
-            for definition in _definitions(task.task_spec):
-                if type(definition).__name__ == "MessageEventDefinition":
-                    names.add(definition.name)
-        return names
-
-    def awaited_messages(self) -> set[str]:
-        """Messages the case stands still for: caught by an intermediate event or an
-        event-based gateway, not by a boundary event (which may arrive while work goes on,
-        like a withdrawal)."""
-        names = set()
-        for task in self._waiting_tasks():
-            if isinstance(task.task_spec, BoundaryEvent):
+            if not boundary and isinstance(task.task_spec, BoundaryEvent):
                 continue
             for definition in _definitions(task.task_spec):
                 if type(definition).__name__ == "MessageEventDefinition":

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from engine.attachments import REFERENCE_PREFIX, file_fields
 from engine.authorization import load_principal
 from engine.calendars import CalendarBook
+from engine.case_deadlines import deadline_at_receipt
 from engine.case_workflow import CaseWorkflow, EventDraft, OpenTask
 from engine.cases import checked_input, validated_submission
 from engine.clock import as_utc
@@ -218,13 +219,8 @@ class TrialRuns:
             country, zone = place if place is not None else ("TH", "Asia/Bangkok")
             revision, calendar = self.calendars.current(tx, country, zone)
         rules = compiled.time_rules
-        due = (
-            due_instant(
-                calendar.due_date(received, rules.limit_days, rules.day_type, rules.cutoff), calendar.timezone
-            )
-            if rules.limit_days is not None
-            else None
-        )
+        day = deadline_at_receipt(calendar, rules, received)
+        due = due_instant(day, calendar.timezone) if day is not None else None
         return CaseClock(calendar, revision, due, rules.allowances, rules.day_type)
 
     def _view(self, run: _Trial, now: datetime, drafts: list[EventDraft]) -> TrialView:

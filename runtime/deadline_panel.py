@@ -11,6 +11,7 @@ import streamlit as st
 from engine import OneStop
 from engine.errors import OneStopError
 from engine.views import CaseView, UserView
+from runtime.event_labels import event_labels
 from runtime.i18n import format_date, format_datetime
 from runtime.sessions import now, roles_of
 
@@ -54,12 +55,7 @@ def draw_deadline(
         st.error(exc.message)
         return
     if history:
-        kinds = {
-            "deadline_set": _("Appointment date set"),
-            "deadline_extended": _("Deadline extended"),
-            "clock_paused": _("Clock paused"),
-            "clock_resumed": _("Clock restarted"),
-        }
+        kinds = event_labels(_)
         st.dataframe(
             [
                 {

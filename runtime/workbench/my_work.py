@@ -6,6 +6,7 @@ import streamlit as st
 
 from engine.errors import OneStopError
 from engine.views import WorkItemView
+from runtime.deadline_panel import standing_labels
 from runtime.i18n import format_datetime
 from runtime.paging import current_page, page_controls
 from runtime.services import get_onestop
@@ -54,12 +55,7 @@ except OneStopError as exc:
     st.error(exc.message)
     st.stop()
 shown: list[WorkItemView] = list(page.items)
-timeliness_labels = {
-    "late": _("Overdue"),
-    "nearly_late": _("Due soon"),
-    "not_yet_due": _("On time"),
-    "no_deadline": "",
-}
+timeliness_labels = {**standing_labels(_), "no_deadline": ""}
 
 if not shown:
     if page_number > 0:  # the list shrank under this page
